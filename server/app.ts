@@ -1,0 +1,90 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import type { Logger } from "../shared/logger.ts";
+import type { Config } from "./config.ts";
+import type { EventBus } from "./events.ts";
+import { ApiError } from "./http_errors.ts";
+import type { Hub } from "./hub.ts";
+import { agentRoutes } from "./routes/agents.ts";
+import { taskRoutes } from "./routes/tasks.ts";
+import type { Store } from "./store.ts";
+
+/** The app's dependencies; only `main.ts` builds the real ones. */
+export interface AppDeps {
+  config: Pick<Config, "maxBodyBytes" | "maxCommandBytes" | "maxOutputBytes">;
+  store: Store;
+  events: EventBus;
+  logger: Logger;
+  clock?: { now(): Date };
+  /** The agent hub; without it `/api/v1/agents/connect` is not served. */
+  hub?: Hub;
+}
+
+/**
+ * Builds the HTTP app: health probes and the REST API, with one error handler that turns
+ * every failure into a JSON answer.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ config, store, events, logger });
+ * Deno.serve(app.fetch);
+ * ```
+ */
+export function createApp(deps: AppDeps): Hono {
+  const { config, store, events, logger, clock = { now: () => new Date() } } = deps;
+  const app = new Hono();
+
+  app.use(requestId());
+  app.use(accessLog(logger));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    try {
+      await store.ping();
+      return c.json({ status: "ready" });
+    } catch (err) {
+      logger.warn("Database is not answering", { error: String(err) });
+      return c.json({ status: "unavailable", error: "Database is not answering" }, 503);
+    }
+  });
+
+  const api = new Hono();
+  api.use(bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, `Request body is larger than ${config.maxBodyBytes} bytes`);
+    },
+  }));
+  api.route("/tasks", taskRoutes({ store, events, limits: config, clock }));
+  if (deps.hub) api.route("/agents", agentRoutes(deps.hub));
+  app.route("/api/v1", api);
+
+  app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body(), err.status);
+    if (err instanceof HTTPException && err.status < 500) {
+      return c.json({ error: err.message || "Bad request" }, err.status);
+    }
+    const id = c.get("requestId");
+    logger.error("Request failed", { request_id: id, error: String(err), stack: err.stack });
+    return c.json({ error: "Internal server error", request_id: id }, 500);
+  });
+  return app;
+}
+
+/** One log line per request, with its id, route, status and duration. */
+function accessLog(logger: Logger): MiddlewareHandler {
+  return async function accessLog(c, next) {
+    const started = performance.now();
+    await next();
+    logger.info("Request", {
+      request_id: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  };
+}

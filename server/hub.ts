@@ -1,0 +1,275 @@
+/**
+ * The agent hub: one WebSocket per host. It pushes each host its tasks, stores what hosts
+ * report, and acknowledges a result only once it is committed.
+ *
+ * @module
+ */
+import {
+  type AgentMessage,
+  CLOSE_HEARTBEAT_TIMEOUT,
+  CLOSE_PROTOCOL_MISMATCH,
+  CLOSE_REPLACED,
+  type ExecutionResult,
+  type HelloMessage,
+  parseAgentMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type TaskSpec,
+} from "../shared/protocol.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { EventBus, TaskEvent } from "./events.ts";
+import type { Store } from "./store.ts";
+
+/** The part of a WebSocket the hub uses. */
+export interface AgentSocket {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Options for {@linkcode createHub}. */
+export interface HubOptions {
+  store: Store;
+  events: EventBus;
+  logger: Logger;
+  /** Names this server instance in `servers.connected_to`. */
+  instanceId: string;
+  /** Largest message accepted from an agent, in bytes. */
+  maxMessageBytes: number;
+  /** How often each agent is pinged. @default 10_000 */
+  heartbeatMs?: number;
+  /** A connection silent for this long is closed. @default 30_000 */
+  heartbeatTimeoutMs?: number;
+  clock?: { now(): number };
+}
+
+/** One agent connection's state. */
+interface Connection {
+  socket: AgentSocket;
+  serverId?: string;
+  lastSeen: number;
+  /** Messages are handled one after another, in the order they arrived. */
+  queue: Promise<void>;
+}
+
+/** The hub's public surface: what the WebSocket route and the server's lifecycle call. */
+export interface Hub {
+  /** Registers a freshly opened socket. */
+  open(socket: AgentSocket): Connection;
+  /** Handles one text frame received on `connection`. */
+  receive(connection: Connection, frame: string): void;
+  /** Forgets a closed connection. */
+  closed(connection: Connection): void;
+  /** The ids of hosts connected to this instance. */
+  connectedHosts(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the hub. It subscribes to task events to push changes to connected hosts, and
+ * runs one shared heartbeat timer for all connections.
+ */
+export function createHub(options: HubOptions): Hub {
+  const { store, events, logger, instanceId, maxMessageBytes } = options;
+  const { heartbeatMs = 10_000, heartbeatTimeoutMs = 30_000 } = options;
+  const clock = options.clock ?? { now: () => Date.now() };
+  const connections = new Set<Connection>();
+  const byHost = new Map<string, Connection>();
+
+  const send = (connection: Connection, message: ServerMessage) => {
+    try {
+      connection.socket.send(JSON.stringify(message));
+    } catch (err) {
+      logger.debug("Send failed", { server_id: connection.serverId, error: String(err) });
+    }
+  };
+
+  const handlers = createHandlers({ store, logger, send, register, instanceId });
+
+  function register(connection: Connection, hello: HelloMessage) {
+    const previous = byHost.get(hello.server_id);
+    if (previous && previous !== connection) {
+      previous.serverId = undefined;
+      previous.socket.close(CLOSE_REPLACED, "Replaced by a newer connection from the same host");
+    }
+    connection.serverId = hello.server_id;
+    byHost.set(hello.server_id, connection);
+  }
+
+  async function pushTaskEvent(event: TaskEvent) {
+    if (byHost.size === 0) return;
+    if (event.type === "task.deleted") {
+      for (const c of byHost.values()) send(c, { type: "task.delete", task_id: event.task_id });
+      return;
+    }
+    const task = await store.taskSpec(event.task_id);
+    if (!task) return;
+    await Promise.all([...byHost.entries()].map(async ([serverId, c]) => {
+      await store.recordTasksSent(serverId, [task]);
+      send(c, { type: "task.upsert", task });
+    }));
+  }
+
+  const unsubscribe = events.subscribe((event) => {
+    pushTaskEvent(event).catch((err) =>
+      logger.error("Pushing a task change failed", { ...event, error: String(err) })
+    );
+  });
+
+  const heartbeat = setInterval(() => {
+    const now = clock.now();
+    for (const c of connections) {
+      if (now - c.lastSeen > heartbeatTimeoutMs) {
+        logger.warn("Agent stopped answering", { server_id: c.serverId });
+        c.socket.close(CLOSE_HEARTBEAT_TIMEOUT, "No message within the heartbeat timeout");
+        closed(c);
+      } else {
+        send(c, { type: "ping", nonce: String(now) });
+      }
+    }
+  }, heartbeatMs);
+
+  function closed(connection: Connection) {
+    if (!connections.delete(connection)) return;
+    const serverId = connection.serverId;
+    if (!serverId || byHost.get(serverId) !== connection) return;
+    byHost.delete(serverId);
+    logger.info("Agent disconnected", { server_id: serverId });
+    connection.queue = connection.queue.then(() =>
+      store.recordDisconnect(serverId, instanceId).catch((err) =>
+        logger.error("Recording a disconnect failed", { server_id: serverId, error: String(err) })
+      )
+    );
+  }
+
+  return {
+    open(socket) {
+      const connection: Connection = { socket, lastSeen: clock.now(), queue: Promise.resolve() };
+      connections.add(connection);
+      return connection;
+    },
+    receive(connection, frame) {
+      connection.lastSeen = clock.now();
+      if (byteLength(frame) > maxMessageBytes) {
+        logger.warn("Agent message too large", { server_id: connection.serverId });
+        send(connection, {
+          type: "error",
+          error: `Message is larger than ${maxMessageBytes} bytes`,
+        });
+        return;
+      }
+      const parsed = parseAgentMessage(frame);
+      if (!parsed.ok) {
+        logger.warn("Unparsable agent message", {
+          server_id: connection.serverId,
+          error: parsed.error,
+        });
+        send(connection, { type: "error", error: parsed.error });
+        return;
+      }
+      connection.queue = connection.queue
+        .then(() => handlers.handle(connection, parsed.message))
+        .catch((err) => {
+          logger.error("Handling an agent message failed", {
+            server_id: connection.serverId,
+            type: parsed.message.type,
+            error: String(err),
+          });
+          send(connection, { type: "error", error: "The server failed to handle the message" });
+        });
+    },
+    closed,
+    connectedHosts: () => [...byHost.keys()],
+    async close() {
+      clearInterval(heartbeat);
+      unsubscribe();
+      for (const c of connections) c.socket.close(1001, "Server shutting down");
+      await Promise.all([...connections].map((c) => c.queue));
+      connections.clear();
+      byHost.clear();
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 length of `s`, encoding it only when its length leaves doubt. */
+function byteLength(s: string): number {
+  return s.length * 3 <= 1024 ? s.length : encoder.encode(s).length;
+}
+
+interface HandlerDeps {
+  store: Store;
+  logger: Logger;
+  instanceId: string;
+  send: (connection: Connection, message: ServerMessage) => void;
+  register: (connection: Connection, hello: HelloMessage) => void;
+}
+
+/** What the hub does with each kind of agent message. */
+function createHandlers({ store, logger, instanceId, send, register }: HandlerDeps) {
+  async function hello(connection: Connection, message: HelloMessage) {
+    if (message.protocol !== PROTOCOL_VERSION) {
+      logger.warn("Agent speaks another protocol version", {
+        server_id: message.server_id,
+        protocol: message.protocol,
+      });
+      connection.socket.close(
+        CLOSE_PROTOCOL_MISMATCH,
+        `Protocol version ${message.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    register(connection, message);
+    await store.recordHello(message, instanceId);
+    const abandoned = await store.abandonExecutions(
+      message.server_id,
+      message.running.map((r) => r.execution_id),
+      "The host restarted or lost this execution before reporting its result",
+    );
+    const tasks: TaskSpec[] = await store.tasksForServer(message.server_id);
+    await store.recordTasksSent(message.server_id, tasks);
+    send(connection, { type: "sync", tasks });
+    logger.info("Agent connected", {
+      server_id: message.server_id,
+      version: message.version,
+      tasks: tasks.length,
+      abandoned,
+    });
+  }
+
+  async function finished(connection: Connection, serverId: string, result: ExecutionResult) {
+    await store.recordExecutionsFinished(serverId, [result]);
+    send(connection, { type: "execution.ack", execution_id: result.execution_id });
+  }
+
+  return {
+    async handle(connection: Connection, message: AgentMessage): Promise<void> {
+      if (message.type === "hello") return await hello(connection, message);
+      const serverId = connection.serverId;
+      if (!serverId) {
+        send(connection, { type: "error", error: "The first message must be a hello" });
+        return;
+      }
+      switch (message.type) {
+        case "task.accepted":
+        case "task.rejected":
+          return await store.recordTaskAnswer({
+            task_id: message.task_id,
+            server_id: serverId,
+            revision: message.revision,
+            state: message.type === "task.accepted" ? "accepted" : "rejected",
+            reason: message.type === "task.rejected" ? message.reason : null,
+          });
+        case "execution.started":
+          return await store.recordExecutionStarted(serverId, message);
+        case "execution.finished": {
+          const { type: _, ...result } = message;
+          return await finished(connection, serverId, result);
+        }
+        case "execution.output":
+        case "pong":
+          return;
+      }
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The server's entry point: reads the configuration, opens and migrates the database, and
+ * serves the app until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+import { createLogger } from "../shared/logger.ts";
+import { createApp } from "./app.ts";
+import { ConfigError, parseConfig } from "./config.ts";
+import { openDatabase } from "./db/database.ts";
+import { migrate, readMigrations } from "./db/migrate.ts";
+import { createLocalEventBus } from "./events.ts";
+import { createHub } from "./hub.ts";
+import { createStore } from "./store.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(Deno.env.toObject());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    Deno.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    logger,
+  });
+  await migrate(db.sql, await readMigrations(), logger);
+  const store = createStore(db.sql);
+  const events = createLocalEventBus();
+  const hub = createHub({
+    store,
+    events,
+    logger,
+    instanceId: `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    maxMessageBytes: config.maxMessageBytes,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
+  });
+  const app = createApp({ config, store, events, logger, hub });
+
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      logger.info("Listening", { url: `http://${hostname}:${port}` });
+    },
+  }, app.fetch);
+
+  const shutdown = async (signal: string) => {
+    logger.info("Shutting down", { signal });
+    await hub.close();
+    await server.shutdown();
+    await events.close();
+    await db.close();
+    logger.info("Stopped");
+    Deno.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => void shutdown(signal));
+  }
+}
+
+if (import.meta.main) await main();

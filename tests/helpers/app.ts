@@ -1,0 +1,85 @@
+import postgres from "postgres";
+import type { Hono } from "hono";
+import { createLogger, type Logger } from "../../shared/logger.ts";
+import { createApp } from "../../server/app.ts";
+import { parseConfig } from "../../server/config.ts";
+import type { Sql } from "../../server/db/database.ts";
+import { migrate, readMigrations } from "../../server/db/migrate.ts";
+import { createLocalEventBus, type EventBus } from "../../server/events.ts";
+import { createStore, type Store } from "../../server/store.ts";
+import { startTestDatabase, type TestDatabase } from "./postgres.ts";
+
+/** An in-process app on a fresh, migrated database. */
+export interface TestApp {
+  app: Hono;
+  sql: Sql;
+  store: Store;
+  events: EventBus;
+  database: TestDatabase;
+  /** Log lines the app wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Sends a JSON request (or a raw string body) and returns status and parsed body. */
+  request(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Reply>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A response with its parsed JSON body. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+/** A logger that keeps the parsed lines in `lines`. */
+export function memoryLogger(lines: Record<string, unknown>[] = []): Logger {
+  return createLogger({ level: "debug", write: (line) => lines.push(JSON.parse(line)) });
+}
+
+/**
+ * Starts the app in-process on its own migrated database; `env` overrides configuration.
+ *
+ * @example
+ * ```ts
+ * await using t = await startTestApp();
+ * const reply = await t.request("POST", "/api/v1/tasks/create", { command, frequency });
+ * ```
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await startTestDatabase();
+  const sql = postgres(database.url, { max: 5, onnotice: () => {} });
+  const logs: Record<string, unknown>[] = [];
+  const logger = memoryLogger(logs);
+  await migrate(sql, await readMigrations(), logger);
+  const store = createStore(sql);
+  const events = createLocalEventBus();
+  const config = parseConfig(env);
+  const app = createApp({ config, store, events, logger });
+  const close = async () => {
+    await events.close();
+    await sql.end({ timeout: 5 });
+    await database.close();
+  };
+  return {
+    app,
+    sql,
+    store,
+    events,
+    database,
+    logs,
+    async request(method, path, body, headers) {
+      const init: RequestInit = { method, headers: new Headers(headers) };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        const h = init.headers as Headers;
+        if (!h.has("content-type")) h.set("content-type", "application/json");
+      }
+      const res = await app.request(path, init);
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
