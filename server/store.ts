@@ -249,7 +249,7 @@ export function createStore(sql: Sql) {
         select r.execution_id, r.task_id, r.server_id, r.status, r.scheduled_for,
                r.started_at, r.finished_at, r.exit_code, r.error, r.stdout, r.stderr,
                r.stdout_dropped_bytes, r.stderr_dropped_bytes, r.schedule_lag_ms
-          from json_to_recordset(${sql.json(rows)}) as r(
+          from jsonb_to_recordset(${sql.json(rows)}) as r(
                  execution_id uuid, task_id uuid, server_id text, status text,
                  scheduled_for timestamptz, started_at timestamptz, finished_at timestamptz,
                  exit_code integer, error text, stdout text, stderr text,

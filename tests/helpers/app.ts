@@ -6,6 +6,7 @@ import { parseConfig } from "../../server/config.ts";
 import type { Sql } from "../../server/db/database.ts";
 import { migrate, readMigrations } from "../../server/db/migrate.ts";
 import { createLocalEventBus, type EventBus } from "../../server/events.ts";
+import { createHub, type Hub } from "../../server/hub.ts";
 import { createStore, type Store } from "../../server/store.ts";
 import { startTestDatabase, type TestDatabase } from "./postgres.ts";
 
@@ -16,6 +17,10 @@ export interface TestApp {
   store: Store;
   events: EventBus;
   database: TestDatabase;
+  /** The agent hub, also serving `/api/v1/agents/connect`. */
+  hub: Hub;
+  /** Where the app is served on loopback, e.g. `http://127.0.0.1:41234`. */
+  url: string;
   /** Log lines the app wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Sends a JSON request (or a raw string body) and returns status and parsed body. */
@@ -38,7 +43,8 @@ export function memoryLogger(lines: Record<string, unknown>[] = []): Logger {
 }
 
 /**
- * Starts the app in-process on its own migrated database; `env` overrides configuration.
+ * Starts the app in-process on its own migrated database, with its hub, served on a free
+ * loopback port; `env` overrides configuration.
  *
  * @example
  * ```ts
@@ -55,8 +61,20 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const store = createStore(sql);
   const events = createLocalEventBus();
   const config = parseConfig(env);
-  const app = createApp({ config, store, events, logger });
+  const hub = createHub({
+    store,
+    events,
+    logger,
+    instanceId: "test-instance",
+    maxMessageBytes: config.maxMessageBytes,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
+  });
+  const app = createApp({ config, store, events, logger, hub });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const close = async () => {
+    await hub.close();
+    await server.shutdown();
     await events.close();
     await sql.end({ timeout: 5 });
     await database.close();
@@ -66,6 +84,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     sql,
     store,
     events,
+    hub,
+    url: `http://127.0.0.1:${server.addr.port}`,
     database,
     logs,
     async request(method, path, body, headers) {
