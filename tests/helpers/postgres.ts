@@ -73,6 +73,8 @@ const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_CHARS = 4_000;
 
 let saidPglite = false;
+/** Searches already made, by `binDir`: the answer does not change while tests run. */
+const searches = new Map<string, Promise<PostgresBinaries | undefined>>();
 
 /**
  * Starts a database of its own for the caller: every call is an independent, empty one.
@@ -131,9 +133,17 @@ export function freePort(): number {
  * console.log(found?.version); // "15.18"
  * ```
  */
-export async function findPostgresBinaries(
-  binDir?: string,
-): Promise<PostgresBinaries | undefined> {
+export function findPostgresBinaries(binDir?: string): Promise<PostgresBinaries | undefined> {
+  const key = binDir ?? "";
+  let found = searches.get(key);
+  if (!found) {
+    found = searchBinaries(binDir);
+    searches.set(key, found);
+  }
+  return found;
+}
+
+async function searchBinaries(binDir?: string): Promise<PostgresBinaries | undefined> {
   const candidates = binDir ? [binDir] : await candidateBinDirs();
   for (const dir of candidates) {
     if (!(await isFile(`${dir}/initdb`)) || !(await isFile(`${dir}/postgres`))) continue;
