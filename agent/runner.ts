@@ -146,7 +146,8 @@ async function execute(options: ResolvedOptions, job: Job): Promise<ExecutionRes
     task.timeout_seconds * 1000,
   );
   try {
-    const { exit, stdout, stderr } = await collect(options, child, base, stopper);
+    const ref = { execution_id: executionId, task_id: task.id };
+    const { exit, stdout, stderr } = await collect(options, child, ref, stopper);
     const error = stopper.reason ?? (exit.signal ? `Killed by signal ${exit.signal}` : null);
     return {
       ...base,
