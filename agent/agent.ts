@@ -4,25 +4,19 @@
  * @module
  */
 import { createLogger, type Logger } from "../shared/logger.ts";
-import {
-  type ExecutionResult,
-  type HelloMessage,
-  PROTOCOL_VERSION,
-  type ServerMessage,
-  type TaskSpec,
-} from "../shared/protocol.ts";
+import { type HelloMessage, PROTOCOL_VERSION, type ServerMessage } from "../shared/protocol.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
 import { createConnection } from "./connection.ts";
 import { createDelivery } from "./delivery.ts";
 import { AgentEvents } from "./events.ts";
+import { createExecutions } from "./executions.ts";
 import { createLiveOutput } from "./live_output.ts";
-import { createRunner, type Execution } from "./runner.ts";
+import { createRunner } from "./runner.ts";
 import { createScheduler } from "./scheduler.ts";
 import { type Spawn, spawnProcessGroup } from "./spawn.ts";
 import { createSpool, spoolDirIn } from "./spool.ts";
 import { createTaskStore, taskFileIn } from "./task_store.ts";
-import { settlesWithin } from "./timing.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 /** Timings that are fixed in production but worth shortening in tests. */
@@ -53,7 +47,7 @@ export interface AgentOptions {
   tuning?: AgentTuning;
 }
 
-/** A running agent; listen to its events with `on` (see {@linkcode AgentEventMap}). */
+/** A running agent; listen to its events with `on` (see `AgentEventMap` in `events.ts`). */
 export interface Agent extends AgentEvents {
   /** Loads the saved task set, starts its jobs and connects to the server. */
   start(): Promise<void>;
@@ -81,9 +75,8 @@ export function createAgent(options: AgentOptions): Agent {
   const { config, clock = systemClock, tuning = {} } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const events = new AgentEvents();
-  const running = new Map<string, Execution>();
-  const work = new Set<Promise<void>>();
   let inbox: Promise<void> = Promise.resolve();
+  let resending: Promise<unknown> = Promise.resolve();
   let started = false;
   let stopping: Promise<void> | null = null;
 
@@ -111,9 +104,16 @@ export function createAgent(options: AgentOptions): Agent {
     },
     onOutput: (ref, stream, chunk) => live.push(ref, stream, chunk),
   });
+  const executions = createExecutions({
+    runner,
+    delivery,
+    live,
+    onFinished: (result) => events.emit("execution:finished", result),
+    logger,
+  });
   const scheduler = createScheduler({
     store: createTaskStore({ path: taskFileIn(config.stateDir), logger }),
-    onTick: runTask,
+    onTick: (task, scheduledFor) => executions.run(task, scheduledFor),
     onAnswer: (answer) => {
       connection.send(answer);
       events.emit(answer.type === "task.accepted" ? "task:accepted" : "task:rejected", answer);
@@ -127,7 +127,9 @@ export function createAgent(options: AgentOptions): Agent {
     hello,
     onOpen: () => {
       events.emit("connected", { url: config.serverUrl });
-      track(delivery.resend().then(() => {}));
+      resending = resending.then(() => delivery.resend()).catch((err) =>
+        logger.error("Cannot resend the spool", { error: String(err) })
+      );
     },
     onMessage: (message) => {
       inbox = inbox.then(() => handle(message)).catch((err) =>
@@ -153,10 +155,7 @@ export function createAgent(options: AgentOptions): Agent {
       hostname: config.hostname.slice(0, 255),
       labels: config.labels,
       version: AGENT_VERSION,
-      running: [...running.values()].map((execution) => ({
-        execution_id: execution.executionId,
-        task_id: execution.taskId,
-      })),
+      running: executions.running(),
     };
   }
 
@@ -178,60 +177,19 @@ export function createAgent(options: AgentOptions): Agent {
     }
   }
 
-  function runTask(task: TaskSpec, scheduledFor: Date): Promise<void> {
-    const execution = runner.run(task, scheduledFor);
-    running.set(execution.executionId, execution);
-    return track(execution.result.then(async (result) => {
-      live.end(result.execution_id);
-      await delivery.keep(result);
-      // Only once spooled does it stop counting as running in a hello.
-      running.delete(result.execution_id);
-      delivery.send(result);
-      logFinished(result);
-      events.emit("execution:finished", result);
-    }));
-  }
-
-  function logFinished(result: ExecutionResult): void {
-    logger.info("Execution finished", {
-      task_id: result.task_id,
-      execution_id: result.execution_id,
-      exit_code: result.exit_code,
-      error: result.error,
-      duration_ms: Date.parse(result.finished_at) - Date.parse(result.started_at),
-    });
-  }
-
-  /** Keeps `promise` among the work shutdown waits for; failures are logged. */
-  function track(promise: Promise<void>): Promise<void> {
-    const tracked = promise.catch((err) =>
-      logger.error("Agent work failed", { error: String(err) })
-    )
-      .finally(() => work.delete(tracked));
-    work.add(tracked);
-    return tracked;
-  }
-
   async function shutdown(): Promise<void> {
     scheduler.stop();
-    logger.info("Stopping", { running: running.size });
+    logger.info("Stopping", { running: executions.running().length });
     const grace = config.shutdownGraceSeconds;
-    if (running.size > 0 && !await settlesWithin(allWork(), grace * 1000)) {
-      const reason = `Stopped at agent shutdown after ${grace} s grace`;
-      for (const execution of running.values()) execution.terminate(reason);
-    }
-    await allWork();
+    await executions.drain(grace * 1000, `Stopped at agent shutdown after ${grace} s grace`);
+    await resending;
     await inbox;
     if (connection.isOpen) await delivery.waitForAcks(tuning.ackWaitMs ?? 2_000);
     await connection.stop(1000, "Agent shutting down");
     live.close();
-    await inbox;
+    await Promise.all([resending, inbox]);
     logger.info("Stopped");
     events.emit("stopped", {});
-  }
-
-  async function allWork(): Promise<void> {
-    while (work.size > 0) await Promise.all(work);
   }
 
   return Object.assign(events, {
