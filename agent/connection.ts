@@ -206,7 +206,9 @@ export function createConnection(options: ConnectionOptions): Connection {
     } else if (info.code === CLOSE_REPLACED) {
       logger.warn("Another connection with this server_id replaced this one", fields);
     } else if (!attempt.opened) {
-      logger.warn("Cannot reach the server", { url, error: attempt.error });
+      // Said once per outage; the attempts that follow are only worth a debug line.
+      const level = failures === 0 ? "warn" : "debug";
+      logger[level]("Cannot reach the server", { url, error: attempt.error });
     }
   }
 
@@ -218,7 +220,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       random,
     });
     failures++;
-    logger.info("Reconnecting", { in_ms: delay, attempt: failures });
+    logger.debug("Reconnecting", { in_ms: delay, attempt: failures });
     retryTimer = setTimeout(connect, delay);
   }
 
