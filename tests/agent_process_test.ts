@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { spoolDirIn } from "../agent/spool.ts";
 import { startFakeHub } from "./helpers/agent_fake_hub.ts";
-import { spooledIds } from "./helpers/agent_harness.ts";
+import { nextEvent, spooledIds, withAgent } from "./helpers/agent_harness.ts";
 import { makeTask } from "./helpers/agent_tasks.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -53,6 +53,17 @@ Deno.test("agent/main.ts shuts down on SIGTERM with exit code 0, keeping unacked
     await t.step("leaves the unacked results in its spool", async () => {
       const spooled = await spooledIds(spoolDirIn(stateDir));
       assert.equal(spooled.includes(finished.execution_id), true);
+    });
+
+    await t.step("a new agent on the same state dir delivers them", async () => {
+      hub.autoAck = true;
+      await withAgent(hub.url, async ({ agent }) => {
+        const acked = nextEvent(agent, "acked", (a) => a.execution_id === finished.execution_id);
+        await agent.start();
+        await acked;
+      }, { stateDir });
+      const spooled = await spooledIds(spoolDirIn(stateDir));
+      assert.equal(spooled.includes(finished.execution_id), false);
     });
 
     await t.step("logs the shutdown as JSON lines", () => {
