@@ -69,7 +69,10 @@ export interface Execution {
 
 /** Runs executions of tasks. */
 export interface Runner {
-  /** Starts an execution of `task` for the tick at `scheduledFor`. */
+  /**
+   * Starts an execution of `task` for the tick at `scheduledFor`. The process starts, and
+   * `onStarted` / `onOutput` fire, only after `run` has returned.
+   */
   run(task: TaskSpec, scheduledFor: Date): Execution;
 }
 
@@ -125,6 +128,10 @@ interface Job {
 async function execute(options: ResolvedOptions, job: Job): Promise<ExecutionResult> {
   const { task, scheduledFor, executionId, stopper } = job;
   const { clock, shell = "/bin/sh" } = options;
+  // Start on the next microtask, so that `run()` has returned (and its caller has
+  // registered the execution) before any callback fires.
+  await Promise.resolve();
+  if (stopper.reason !== null) return failedRun(job, clock.now(), stopper.reason);
   const env = {
     TASKSCHEDULER_TASK_ID: task.id,
     TASKSCHEDULER_EXECUTION_ID: executionId,

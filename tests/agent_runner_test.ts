@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createRunner, type OutputStream } from "../agent/runner.ts";
 import { ExecutionResult } from "../shared/protocol.ts";
-import { isProcessAlive, makeTask } from "./helpers/agent_tasks.ts";
+import { makeTask, processEnds } from "./helpers/agent_tasks.ts";
 
 const decoder = new TextDecoder();
 
@@ -100,7 +100,7 @@ Deno.test("createRunner() reports executions that fail to run to the end", async
     assert.equal(result.exit_code, null);
     assert.equal(result.error, "Timed out after 1 s");
     assert.equal(result.stderr, "Timed out after 1 s\n");
-    assert.equal(isProcessAlive(Number(result.stdout.trim())), false);
+    assert.equal(await processEnds(Number(result.stdout.trim())), true);
   });
 
   await t.step("a timeout kills a group that ignores SIGTERM after the kill grace", async () => {
@@ -113,11 +113,27 @@ Deno.test("createRunner() reports executions that fail to run to the end", async
     assert.equal(result.exit_code, null);
     assert.equal(result.error, "Timed out after 1 s");
     assert.equal(result.stderr, "waiting\nTimed out after 1 s\n");
-    assert.equal(isProcessAlive(Number(result.stdout.trim())), false);
+    assert.equal(await processEnds(Number(result.stdout.trim())), true);
   });
 
   await t.step("terminate() stops a running execution with the given reason", async () => {
-    const runner = createRunner({ serverId: "db-1", killGraceMs: 300 });
+    const started = Promise.withResolvers<void>();
+    const runner = createRunner({
+      serverId: "db-1",
+      killGraceMs: 300,
+      onStarted: () => started.resolve(),
+    });
+    const execution = runner.run(makeTask({ command: "sleep 100" }), new Date());
+    await started.promise;
+    execution.terminate("Stopped at agent shutdown");
+    const result = await execution.result;
+    assert.equal(result.exit_code, null);
+    assert.equal(result.error, "Stopped at agent shutdown");
+    assert.equal(result.stderr, "Stopped at agent shutdown\n");
+  });
+
+  await t.step("terminate() before the process started runs nothing", async () => {
+    const runner = createRunner({ serverId: "db-1", onStarted: () => assert.fail("Started") });
     const execution = runner.run(makeTask({ command: "sleep 100" }), new Date());
     execution.terminate("Stopped at agent shutdown");
     const result = await execution.result;
@@ -131,6 +147,6 @@ Deno.test("createRunner() reports executions that fail to run to the end", async
       .run(task, new Date()).result;
     assert.equal(result.exit_code, 0);
     assert.equal(result.error, null);
-    assert.equal(isProcessAlive(Number(result.stdout.trim())), false);
+    assert.equal(await processEnds(Number(result.stdout.trim())), true);
   });
 });

@@ -43,3 +43,23 @@ export function isProcessAlive(pid: number): boolean {
     throw err;
   }
 }
+
+/**
+ * Resolves true once process `pid` is gone, false if it still runs after `timeoutMs`. A
+ * process whose pipes just closed may still be finishing its exit, so a check right after
+ * its output ended needs a moment; there is no event to await for a process that is not
+ * our child, hence the polling.
+ *
+ * @example
+ * ```ts
+ * assert.equal(await processEnds(pid), true);
+ * ```
+ */
+export async function processEnds(pid: number, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
