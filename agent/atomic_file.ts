@@ -36,7 +36,15 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await syncDirectory(dir);
 }
 
-/** Tells whether `name` is one of the temporary files {@linkcode writeFileAtomic} leaves on a crash. */
+/**
+ * Tells whether `name` is one of the temporary files {@linkcode writeFileAtomic} leaves on a
+ * crash.
+ *
+ * @example
+ * ```ts
+ * isTemporaryFile(".tasks.json.1a2b3c4d.tmp"); // true
+ * ```
+ */
 export function isTemporaryFile(name: string): boolean {
   return name.startsWith(".") && name.endsWith(".tmp");
 }

@@ -164,7 +164,14 @@ export function parseAgentConfig(sources: ConfigSources): AgentConfig {
   };
 }
 
-/** Tells whether `args` ask for the usage text. */
+/**
+ * Tells whether `args` ask for the usage text.
+ *
+ * @example
+ * ```ts
+ * if (wantsHelp(Deno.args)) console.log(AGENT_USAGE);
+ * ```
+ */
 export function wantsHelp(args: string[]): boolean {
   return args.includes("--help") || args.includes("-h");
 }

@@ -12,7 +12,15 @@ import { createLogger } from "../shared/logger.ts";
 import { createAgent } from "./agent.ts";
 import { AGENT_USAGE, ConfigError, parseAgentConfig, wantsHelp } from "./config.ts";
 
-/** Runs the agent until a signal stops it; resolves with the process exit code. */
+/**
+ * Runs the agent until SIGINT or SIGTERM stops it; resolves with the process exit code
+ * (0 after a graceful stop, 1 when it cannot start, 2 for a bad configuration).
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await main(["--server-url", "http://127.0.0.1:8080"]));
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   if (wantsHelp(args)) {
     console.log(AGENT_USAGE);

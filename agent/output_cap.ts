@@ -58,7 +58,14 @@ export function createOutputCap(maxBytes: number): OutputCap {
   };
 }
 
-/** Decodes UTF-8 with replacement and swaps NUL, which PostgreSQL text cannot hold. */
+/**
+ * Decodes UTF-8 with replacement and swaps NUL, which PostgreSQL text cannot hold.
+ *
+ * @example
+ * ```ts
+ * decode(new Uint8Array([0x61, 0x00, 0xff])); // "a\uFFFD\uFFFD"
+ * ```
+ */
 export function decode(bytes: Uint8Array): string {
   return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes)
     .replaceAll("\u0000", "\uFFFD");

@@ -10,7 +10,7 @@ Deno.test("createAgent() keeps an unacked result in the spool and resends it", a
   const hub = await startFakeHub({ tasks: [task], autoAck: false });
   try {
     await withAgent(hub.url, async ({ agent, stateDir }) => {
-      const idle = nextEvent(agent, "synced", ({ count }) => count === 0);
+      const idle = nextEvent(agent, "synced", { where: ({ count }) => count === 0 });
       await agent.start();
       const first = await hub.waitFor("execution.finished");
       // Stop the schedule so that no new results come while the test looks at the spool.
@@ -35,7 +35,9 @@ Deno.test("createAgent() keeps an unacked result in the spool and resends it", a
       });
 
       await t.step("the ack deletes the spool file", async () => {
-        const acked = nextEvent(agent, "acked", (a) => a.execution_id === first.execution_id);
+        const acked = nextEvent(agent, "acked", {
+          where: (a) => a.execution_id === first.execution_id,
+        });
         hub.send({ type: "execution.ack", execution_id: first.execution_id });
         await acked;
         assert.equal((await spooledIds(spoolDirIn(stateDir))).includes(first.execution_id), false);
@@ -58,7 +60,7 @@ Deno.test("createAgent() keeps its schedule while the hub is away and delivers l
       const disconnected = nextEvent(agent, "disconnected");
       await hub.close();
       await disconnected;
-      const offline = await nextEvents(agent, "execution:finished", 2);
+      const offline = await nextEvents(agent, "execution:finished", { count: 2 });
       const ids = offline.map((result) => result.execution_id);
 
       await t.step("runs its tasks and spools the results while disconnected", async () => {
@@ -70,9 +72,11 @@ Deno.test("createAgent() keeps its schedule while the hub is away and delivers l
 
       await t.step("reconnects with backoff once the hub is back on the same port", async () => {
         const acked = new Set<string>();
-        const allAcked = nextEvent(agent, "acked", ({ execution_id }) => {
-          if (ids.includes(execution_id)) acked.add(execution_id);
-          return acked.size === ids.length;
+        const allAcked = nextEvent(agent, "acked", {
+          where: ({ execution_id }) => {
+            if (ids.includes(execution_id)) acked.add(execution_id);
+            return acked.size === ids.length;
+          },
         });
         hub = await startFakeHub({ port, tasks: [task] });
         await hub.waitFor("hello");

@@ -58,7 +58,9 @@ Deno.test("agent/main.ts shuts down on SIGTERM with exit code 0, keeping unacked
     await t.step("a new agent on the same state dir delivers them", async () => {
       hub.autoAck = true;
       await withAgent(hub.url, async ({ agent }) => {
-        const acked = nextEvent(agent, "acked", (a) => a.execution_id === finished.execution_id);
+        const acked = nextEvent(agent, "acked", {
+          where: (a) => a.execution_id === finished.execution_id,
+        });
         await agent.start();
         await acked;
       }, { stateDir });

@@ -65,9 +65,17 @@ export function captureLog(): CapturedLog {
   return { logger, lines };
 }
 
+/** Options for {@linkcode nextEvent}. */
+export interface NextEventOptions<D> {
+  /** Only an event whose detail passes counts. @default every event */
+  where?: (detail: D) => boolean;
+  /** Failure guard against hanging, not a timing assertion. @default 15000 */
+  timeoutMs?: number;
+}
+
 /**
- * Resolves with the detail of the next `name` event for which `where` holds; rejects after
- * `timeoutMs` (a guard against hanging, not a timing assertion).
+ * Resolves with the detail of the next `name` event that passes `where`; rejects after the
+ * guard timeout.
  *
  * @example
  * ```ts
@@ -79,9 +87,9 @@ export function captureLog(): CapturedLog {
 export function nextEvent<K extends AgentEventName>(
   agent: Agent,
   name: K,
-  where: (detail: AgentEventMap[K]) => boolean = () => true,
-  timeoutMs = 15_000,
+  options: NextEventOptions<AgentEventMap[K]> = {},
 ): Promise<AgentEventMap[K]> {
+  const { where = () => true, timeoutMs = 15_000 } = options;
   const { promise, resolve, reject } = Promise.withResolvers<AgentEventMap[K]>();
   const timer = setTimeout(() => {
     off();
@@ -101,18 +109,17 @@ export function nextEvent<K extends AgentEventName>(
  *
  * @example
  * ```ts
- * const [first, second] = await nextEvents(agent, "execution:finished", 2);
+ * const [first, second] = await nextEvents(agent, "execution:finished", { count: 2 });
  * ```
  */
 export function nextEvents<K extends AgentEventName>(
   agent: Agent,
   name: K,
-  count: number,
-  timeoutMs = 15_000,
+  options: { count: number; timeoutMs?: number },
 ): Promise<AgentEventMap[K][]> {
   const seen: AgentEventMap[K][] = [];
-  return nextEvent(agent, name, (detail) => seen.push(detail) >= count, timeoutMs)
-    .then(() => seen);
+  const where = (detail: AgentEventMap[K]) => seen.push(detail) >= options.count;
+  return nextEvent(agent, name, { where, timeoutMs: options.timeoutMs }).then(() => seen);
 }
 
 /**
