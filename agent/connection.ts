@@ -157,30 +157,18 @@ export function createConnection(options: ConnectionOptions): Connection {
   function opened(attempt: Attempt): void {
     attempt.opened = true;
     logger.info("Connected", { url });
-    if (!write(attempt.ws, options.hello())) return;
-    callSafely("onOpen", () => options.onOpen?.());
+    if (!write(attempt.ws, options.hello(), logger)) return;
+    callSafely(logger, "onOpen", () => options.onOpen?.());
   }
 
   function receive(data: unknown): void {
-    if (typeof data !== "string") {
-      logger.warn("Ignored a binary frame from the server");
-      return;
+    const message = readFrame(data, logger);
+    if (message?.type === "ping") {
+      if (current) write(current.ws, { type: "pong", nonce: message.nonce }, logger);
+    } else if (message) {
+      if (message.type === "sync") failures = 0;
+      callSafely(logger, "onMessage", () => options.onMessage(message));
     }
-    const parsed = parseServerMessage(data);
-    if (!parsed.ok) {
-      logger.warn("Ignored an invalid message from the server", {
-        error: parsed.error,
-        frame: data.slice(0, 500),
-      });
-      return;
-    }
-    const message = parsed.message;
-    if (message.type === "ping") {
-      if (current) write(current.ws, { type: "pong", nonce: message.nonce });
-      return;
-    }
-    if (message.type === "sync") failures = 0;
-    callSafely("onMessage", () => options.onMessage(message));
   }
 
   function dropped(attempt: Attempt, info: CloseInfo): void {
@@ -188,28 +176,10 @@ export function createConnection(options: ConnectionOptions): Connection {
     clearTimeout(silenceTimer);
     if (attempt.opened) {
       logger.info("Disconnected", { ...info });
-      callSafely("onClose", () => options.onClose?.(info));
+      callSafely(logger, "onClose", () => options.onClose?.(info));
     }
-    logClose(info, attempt);
+    logClose(logger, info, { url, opened: attempt.opened, error: attempt.error, failures });
     scheduleRetry();
-  }
-
-  function logClose(info: CloseInfo, attempt: Attempt): void {
-    const fields = { code: info.code, reason: info.reason };
-    if (info.code === CLOSE_PROTOCOL_MISMATCH) {
-      logger.error("The server refused this agent's protocol version", {
-        ...fields,
-        protocol: PROTOCOL_VERSION,
-      });
-    } else if (info.code === CLOSE_UNAUTHORIZED) {
-      logger.error("The server refused this agent's credentials", fields);
-    } else if (info.code === CLOSE_REPLACED) {
-      logger.warn("Another connection with this server_id replaced this one", fields);
-    } else if (!attempt.opened) {
-      // Said once per outage; the attempts that follow are only worth a debug line.
-      const level = failures === 0 ? "warn" : "debug";
-      logger[level]("Cannot reach the server", { url, error: attempt.error });
-    }
   }
 
   function scheduleRetry(): void {
@@ -239,25 +209,6 @@ export function createConnection(options: ConnectionOptions): Connection {
     }, silenceTimeoutMs);
   }
 
-  function write(ws: WebSocket, message: AgentMessage): boolean {
-    if (ws.readyState !== WebSocket.OPEN) return false;
-    try {
-      ws.send(JSON.stringify(message));
-      return true;
-    } catch (err) {
-      logger.warn("Cannot send a message", { type: message.type, error: (err as Error).message });
-      return false;
-    }
-  }
-
-  function callSafely(name: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      logger.error(`Connection ${name} handler failed`, { error: String(err) });
-    }
-  }
-
   return {
     start() {
       if (stopped || current || retryTimer !== undefined) return;
@@ -277,18 +228,80 @@ export function createConnection(options: ConnectionOptions): Connection {
       await settlesWithin(closed, 2_000);
       if (attempt.opened) {
         logger.info("Disconnected", { code, reason });
-        callSafely("onClose", () => options.onClose?.({ code, reason }));
+        callSafely(logger, "onClose", () => options.onClose?.({ code, reason }));
       }
     },
     send(message) {
-      return current?.opened ? write(current.ws, message) : false;
+      return current?.opened ? write(current.ws, message, logger) : false;
     },
     sendBestEffort(message) {
       if (!current?.opened || current.ws.bufferedAmount > maxBufferedBytes) return false;
-      return write(current.ws, message);
+      return write(current.ws, message, logger);
     },
     get isOpen() {
       return current?.opened === true && current.ws.readyState === WebSocket.OPEN;
     },
   };
+}
+
+/** Parses one frame from the server; logs and returns null when it is not a valid message. */
+function readFrame(data: unknown, logger: Logger): ServerMessage | null {
+  if (typeof data !== "string") {
+    logger.warn("Ignored a binary frame from the server");
+    return null;
+  }
+  const parsed = parseServerMessage(data);
+  if (parsed.ok) return parsed.message;
+  logger.warn("Ignored an invalid message from the server", {
+    error: parsed.error,
+    frame: data.slice(0, 500),
+  });
+  return null;
+}
+
+/** What is known about a connection attempt when it ends. */
+interface AttemptOutcome {
+  url: string;
+  opened: boolean;
+  error: string | null;
+  /** Failed attempts in a row before this one. */
+  failures: number;
+}
+
+/** Says why a connection ended, loudest for what an operator must fix. */
+function logClose(logger: Logger, info: CloseInfo, outcome: AttemptOutcome): void {
+  const fields = { code: info.code, reason: info.reason };
+  if (info.code === CLOSE_PROTOCOL_MISMATCH) {
+    logger.error("The server refused this agent's protocol version", {
+      ...fields,
+      protocol: PROTOCOL_VERSION,
+    });
+  } else if (info.code === CLOSE_UNAUTHORIZED) {
+    logger.error("The server refused this agent's credentials", fields);
+  } else if (info.code === CLOSE_REPLACED) {
+    logger.warn("Another connection with this server_id replaced this one", fields);
+  } else if (!outcome.opened) {
+    // Said once per outage; the attempts that follow are only worth a debug line.
+    const level = outcome.failures === 0 ? "warn" : "debug";
+    logger[level]("Cannot reach the server", { url: outcome.url, error: outcome.error });
+  }
+}
+
+function write(ws: WebSocket, message: AgentMessage, logger: Logger): boolean {
+  if (ws.readyState !== WebSocket.OPEN) return false;
+  try {
+    ws.send(JSON.stringify(message));
+    return true;
+  } catch (err) {
+    logger.warn("Cannot send a message", { type: message.type, error: (err as Error).message });
+    return false;
+  }
+}
+
+function callSafely(logger: Logger, name: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    logger.error(`Connection ${name} handler failed`, { error: String(err) });
+  }
 }

@@ -107,40 +107,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     running.set(task.id, run);
   }
 
-  function install(task: TaskSpec): Entry {
-    const rejection = task.command.trim() === ""
-      ? "Command is empty"
-      : checkCronError(task.frequency, task.timezone);
-    if (rejection !== null) return { task, job: null, rejection };
-    try {
-      const job = new Cron(
-        task.frequency,
-        { timezone: task.timezone },
-        (self: Cron) => tick(task, tickTime(self)),
-      );
-      return { task, job, rejection: null };
-    } catch (err) {
-      return { task, job: null, rejection: `Invalid cron expression: ${(err as Error).message}` };
-    }
-  }
-
   function put(task: TaskSpec, answer: boolean): void {
     entries.get(task.id)?.job?.stop();
-    const entry = install(task);
+    const entry = install(task, tick);
     entries.set(task.id, entry);
     if (entry.rejection !== null) {
       logger.warn("Task rejected", { task_id: task.id, reason: entry.rejection });
     }
-    if (answer) answerFor(entry);
-  }
-
-  function answerFor({ task, rejection }: Entry): void {
-    const { id: task_id, revision } = task;
-    onAnswer?.(
-      rejection === null
-        ? { type: "task.accepted", task_id, revision }
-        : { type: "task.rejected", task_id, revision, reason: rejection.slice(0, 1000) },
-    );
+    if (answer) onAnswer?.(answerOf(entry));
   }
 
   function persist(): Promise<void> {
@@ -168,7 +142,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       tombstones.clear();
       for (const task of tasks) {
         const current = entries.get(task.id);
-        if (current && sameTask(current.task, task)) answerFor(current);
+        if (current && sameTask(current.task, task)) onAnswer?.(answerOf(current));
         else put(task, true);
       }
       const rejected = [...entries.values()].filter((entry) => entry.rejection !== null).length;
@@ -180,7 +154,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const current = entries.get(task.id);
       const held = current?.task.revision ?? tombstones.get(task.id) ?? -1;
       if (current && task.revision === held && sameTask(current.task, task)) {
-        answerFor(current);
+        onAnswer?.(answerOf(current));
         return;
       }
       if (task.revision <= held) {
@@ -212,6 +186,31 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     skippedTicks: (taskId) => skipped.get(taskId) ?? 0,
   };
+}
+
+/** Creates the job for `task`, or says why it cannot be scheduled. */
+function install(task: TaskSpec, tick: (task: TaskSpec, scheduledFor: Date) => void): Entry {
+  const rejection = task.command.trim() === ""
+    ? "Command is empty"
+    : checkCronError(task.frequency, task.timezone);
+  if (rejection !== null) return { task, job: null, rejection };
+  try {
+    const job = new Cron(
+      task.frequency,
+      { timezone: task.timezone },
+      (self: Cron) => tick(task, tickTime(self)),
+    );
+    return { task, job, rejection: null };
+  } catch (err) {
+    return { task, job: null, rejection: `Invalid cron expression: ${(err as Error).message}` };
+  }
+}
+
+function answerOf({ task, rejection }: Entry): TaskAnswer {
+  const { id: task_id, revision } = task;
+  return rejection === null
+    ? { type: "task.accepted", task_id, revision }
+    : { type: "task.rejected", task_id, revision, reason: rejection.slice(0, 1000) };
 }
 
 function checkCronError(frequency: string, timezone: string): string | null {
