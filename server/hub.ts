@@ -47,6 +47,7 @@ interface Connection {
   socket: AgentSocket;
   serverId?: string;
   lastSeen: number;
+  lastPing: number;
   /** Messages are handled one after another, in the order they arrived. */
   queue: Promise<void>;
 }
@@ -115,6 +116,8 @@ export function createHub(options: HubOptions): Hub {
     );
   });
 
+  // One timer for all connections. It sweeps often enough that a silent connection is
+  // dropped within a second of its timeout, and pings each connection every heartbeatMs.
   const heartbeat = setInterval(() => {
     const now = clock.now();
     for (const c of connections) {
@@ -122,11 +125,12 @@ export function createHub(options: HubOptions): Hub {
         logger.warn("Agent stopped answering", { server_id: c.serverId });
         c.socket.close(CLOSE_HEARTBEAT_TIMEOUT, "No message within the heartbeat timeout");
         closed(c);
-      } else {
+      } else if (now - c.lastPing >= heartbeatMs) {
+        c.lastPing = now;
         send(c, { type: "ping", nonce: String(now) });
       }
     }
-  }, heartbeatMs);
+  }, Math.min(heartbeatMs, 1000));
 
   function closed(connection: Connection) {
     if (!connections.delete(connection)) return;
@@ -143,7 +147,13 @@ export function createHub(options: HubOptions): Hub {
 
   return {
     open(socket) {
-      const connection: Connection = { socket, lastSeen: clock.now(), queue: Promise.resolve() };
+      const now = clock.now();
+      const connection: Connection = {
+        socket,
+        lastSeen: now,
+        lastPing: now,
+        queue: Promise.resolve(),
+      };
       connections.add(connection);
       return connection;
     },
