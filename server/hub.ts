@@ -117,7 +117,9 @@ export function createHub(options: HubOptions): Hub {
   });
 
   // One timer for all connections. It sweeps often enough that a silent connection is
-  // dropped within a second of its timeout, and pings each connection every heartbeatMs.
+  // dropped within a second of its timeout, and pings each connection at the last sweep
+  // before its ping is due, so that a ping always goes out well before the timeout.
+  const sweepMs = Math.min(heartbeatMs, 1000);
   const heartbeat = setInterval(() => {
     const now = clock.now();
     for (const c of connections) {
@@ -125,12 +127,12 @@ export function createHub(options: HubOptions): Hub {
         logger.warn("Agent stopped answering", { server_id: c.serverId });
         c.socket.close(CLOSE_HEARTBEAT_TIMEOUT, "No message within the heartbeat timeout");
         closed(c);
-      } else if (now - c.lastPing >= heartbeatMs) {
+      } else if (now - c.lastPing + sweepMs > heartbeatMs) {
         c.lastPing = now;
         send(c, { type: "ping", nonce: String(now) });
       }
     }
-  }, Math.min(heartbeatMs, 1000));
+  }, sweepMs);
 
   function closed(connection: Connection) {
     if (!connections.delete(connection)) return;
