@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestApp, type TestApp } from "./helpers/app.ts";
 
-async function createTask(t: TestApp): Promise<string> {
-  const reply = await t.request("POST", "/api/v1/tasks/create", {
-    command: "backup.sh",
-    frequency: "0 3 * * *",
-  });
-  assert.equal(reply.status, 201);
-  return reply.body.command_id;
-}
-
 const report = (t: TestApp, id: string, body: unknown) =>
   t.request("PUT", `/api/v1/tasks/${id}/status`, body);
 
@@ -22,7 +13,7 @@ async function executionCount(t: TestApp, taskId?: string): Promise<number> {
 
 Deno.test("PUT /api/v1/tasks/{task_id}/status", async (t) => {
   await using app = await startTestApp({ TASKSCHEDULER_MAX_OUTPUT_BYTES: "1024" });
-  const id = await createTask(app);
+  const id = await app.createTask({ command: "backup.sh", frequency: "0 3 * * *" });
 
   await t.step("should store a completed run and answer with the new status", async () => {
     const reply = await report(app, id, { server_id: "web-1", stdout: "done\n", stderr: "" });

@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestApp, type TestApp } from "./helpers/app.ts";
 
-async function createTask(t: TestApp, command = "echo hi"): Promise<string> {
-  const reply = await t.request("POST", "/api/v1/tasks/create", {
-    command,
-    frequency: "* * * * *",
-  });
-  assert.equal(reply.status, 201);
-  return reply.body.command_id;
-}
-
 async function addHost(t: TestApp, id: string) {
   await t.sql`insert into servers (id) values (${id}) on conflict do nothing`;
 }
@@ -46,7 +37,7 @@ Deno.test("GET /api/v1/tasks/{task_id}/status", async (t) => {
   await using app = await startTestApp();
 
   await t.step("should answer TASK_RECEIVED with nulls for a new task", async () => {
-    const id = await createTask(app, "echo new");
+    const id = await app.createTask({ command: "echo new" });
     const reply = await status(app, id);
     assert.equal(reply.status, 200);
     assert.deepEqual(reply.body, {
@@ -71,7 +62,7 @@ Deno.test("GET /api/v1/tasks/{task_id}/status", async (t) => {
   });
 
   await t.step("should be TASK_SCHEDULED once one host accepted it", async () => {
-    const id = await createTask(app);
+    const id = await app.createTask();
     await setHostState(app, id, "host-a", "rejected");
     await setHostState(app, id, "host-b", "sent");
     assert.equal((await status(app, id)).body.status, "TASK_RECEIVED");
@@ -80,7 +71,7 @@ Deno.test("GET /api/v1/tasks/{task_id}/status", async (t) => {
   });
 
   await t.step("should be TASK_INVALID when every host that received it rejected it", async () => {
-    const id = await createTask(app);
+    const id = await app.createTask();
     await setHostState(app, id, "host-a", "rejected");
     await setHostState(app, id, "host-b", "rejected");
     assert.equal((await status(app, id)).body.status, "TASK_INVALID");
@@ -89,7 +80,7 @@ Deno.test("GET /api/v1/tasks/{task_id}/status", async (t) => {
   await t.step(
     "should follow the execution with the newest started_at over all hosts",
     async () => {
-      const id = await createTask(app);
+      const id = await app.createTask();
       await setHostState(app, id, "host-a", "accepted");
       await addRun(app, id, {
         host: "host-a",
@@ -139,7 +130,7 @@ Deno.test("GET /api/v1/tasks/{task_id}/status", async (t) => {
   await t.step(
     "should take the timestamp from the newest completed run, not the newest start",
     async () => {
-      const id = await createTask(app);
+      const id = await app.createTask();
       await addRun(app, id, {
         host: "host-a",
         status: "TASK_COMPLETED_SUCCESS",

@@ -6,15 +6,7 @@ import { burst } from "./helpers/cron.ts";
 import { freePort, startTestDatabase } from "./helpers/postgres.ts";
 import { startServer } from "./helpers/server_process.ts";
 import { waitFor } from "./helpers/wait.ts";
-
-async function lines(path: string): Promise<string[]> {
-  try {
-    return (await Deno.readTextFile(path)).split("\n").filter(Boolean).sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
-}
+import { witnessed } from "./helpers/witness.ts";
 
 async function spooled(stateDir: string): Promise<number> {
   let count = 0;
@@ -56,7 +48,9 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
             what: "the agent to accept the task",
           });
           await server.stop("SIGKILL");
-          await waitFor(async () => (await lines(witness)).length === 3, { what: "three runs" });
+          await waitFor(async () => (await witnessed(witness)).length === 3, {
+            what: "three runs",
+          });
           await waitFor(async () => (await spooled(dir)) === 3, { what: "three spooled results" });
           await agent.stop("SIGKILL");
 
@@ -66,7 +60,7 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
             const ids = await stored(id);
             return ids.length === 3 && ids;
           }, { what: "the spooled results to arrive" });
-          assert.deepEqual(ids, await lines(witness));
+          assert.deepEqual(ids, await witnessed(witness));
           await waitFor(async () => (await spooled(dir)) === 0, { what: "the spool to empty" });
           assert.deepEqual(await stored(id), ids, "resending stored nothing twice");
         },
@@ -88,7 +82,7 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
           const ids = await stored(id);
           return ids.length === 2 && ids;
         }, { what: "two runs after the restart" });
-        assert.deepEqual(ids, await lines(witness));
+        assert.deepEqual(ids, await witnessed(witness));
       });
 
       await t.step("should receive a task created while the agent was away", async () => {
@@ -104,7 +98,7 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
           const ids = await stored(id);
           return ids.length === 2 && ids;
         }, { what: "the runs of the task created while away" });
-        assert.deepEqual(ids, await lines(witness));
+        assert.deepEqual(ids, await witnessed(witness));
       });
     } finally {
       await agent.stop("SIGKILL");

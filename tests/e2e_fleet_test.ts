@@ -6,16 +6,7 @@ import { burst } from "./helpers/cron.ts";
 import { startTestDatabase } from "./helpers/postgres.ts";
 import { startServer } from "./helpers/server_process.ts";
 import { waitFor } from "./helpers/wait.ts";
-
-/** The execution ids a witness file collected, one per line. */
-async function witnessed(path: string): Promise<string[]> {
-  try {
-    return (await Deno.readTextFile(path)).split("\n").filter(Boolean).sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
-}
+import { witnessed } from "./helpers/witness.ts";
 
 Deno.test("tasks run on every connected agent and each result is stored exactly once", async (t) => {
   await using db = await startTestDatabase();

@@ -8,15 +8,6 @@ import { startTestApp, type TestApp } from "./helpers/app.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { connectWs, hello } from "./helpers/ws_client.ts";
 
-async function createTask(app: TestApp, command = "echo hi"): Promise<string> {
-  const reply = await app.request("POST", "/api/v1/tasks/create", {
-    command,
-    frequency: "* * * * * *",
-  });
-  assert.equal(reply.status, 201);
-  return reply.body.command_id;
-}
-
 const taskStatus = async (app: TestApp, id: string) =>
   (await app.request("GET", `/api/v1/tasks/${id}/status`)).body;
 
@@ -42,7 +33,7 @@ function result(taskId: string, extra: Record<string, unknown> = {}) {
 
 Deno.test("the agent hub", async (t) => {
   await using app = await startTestApp({ TASKSCHEDULER_MAX_MESSAGE_BYTES: "4096" });
-  const existing = await createTask(app, "echo existing");
+  const existing = await app.createTask({ command: "echo existing", frequency: "* * * * * *" });
 
   await t.step("should answer hello with a sync of every task and record the host", async () => {
     await using ws = await connectWs(app.url);
@@ -83,7 +74,7 @@ Deno.test("the agent hub", async (t) => {
     b.send(hello("host-b"));
     await a.next("sync");
     await b.next("sync");
-    const id = await createTask(app, "echo pushed");
+    const id = await app.createTask({ command: "echo pushed", frequency: "* * * * * *" });
     const upsertA = await a.next("task.upsert", (m) => m.task.id === id);
     await b.next("task.upsert", (m) => m.task.id === id);
     assert.equal(upsertA.task.command, "echo pushed");
@@ -106,7 +97,7 @@ Deno.test("the agent hub", async (t) => {
   });
 
   await t.step("should store a run and ack it only once it is committed", async () => {
-    const id = await createTask(app, "echo run");
+    const id = await app.createTask({ command: "echo run", frequency: "* * * * * *" });
     await using ws = await connectWs(app.url);
     ws.send(hello("host-c"));
     await ws.next("sync");
@@ -168,7 +159,7 @@ Deno.test("the agent hub", async (t) => {
   );
 
   await t.step("should refuse an oversized message without storing it", async () => {
-    const id = await createTask(app, "echo big");
+    const id = await app.createTask({ command: "echo big", frequency: "* * * * * *" });
     await using ws = await connectWs(app.url);
     ws.send(hello("host-e"));
     await ws.next("sync");
@@ -203,7 +194,7 @@ Deno.test("the agent hub", async (t) => {
   });
 
   await t.step("should close runs a host no longer knows, yet take their real result", async () => {
-    const id = await createTask(app, "echo lost");
+    const id = await app.createTask({ command: "echo lost", frequency: "* * * * * *" });
     const lost = result(id, { stdout: "finished after all" });
     const running = result(id);
     {

@@ -1,8 +1,6 @@
 /** Starting real agent processes (`deno run agent/main.ts`) for end-to-end tests. */
-import { readLines } from "./server_process.ts";
+import { startLoggedProcess } from "./logged_process.ts";
 import { waitFor } from "./wait.ts";
-
-const ROOT = new URL("../../", import.meta.url);
 
 /** A running agent process. */
 export interface AgentProcess {
@@ -32,57 +30,31 @@ export interface StartAgentOptions {
  *
  * @example
  * ```ts
- * await using agent = await startAgent({ serverUrl, serverId: "host-a", stateDir });
+ * await using agent = startAgent({ serverUrl, serverId: "host-a", stateDir });
  * ```
  */
 export function startAgent(options: StartAgentOptions): AgentProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "agent/main.ts"],
-    cwd: ROOT,
-    env: {
-      TASKSCHEDULER_SERVER_URL: options.serverUrl,
-      TASKSCHEDULER_SERVER_ID: options.serverId,
-      TASKSCHEDULER_STATE_DIR: options.stateDir,
-      TASKSCHEDULER_LOG_LEVEL: "debug",
-      TASKSCHEDULER_SHUTDOWN_GRACE_SECONDS: "5",
-      ...options.env,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs: Record<string, unknown>[] = [];
-  const reading = readLines(child.stderr, (line) => {
-    try {
-      logs.push(JSON.parse(line));
-    } catch {
-      // Not a log line.
-    }
+  const child = startLoggedProcess("agent/main.ts", {
+    TASKSCHEDULER_SERVER_URL: options.serverUrl,
+    TASKSCHEDULER_SERVER_ID: options.serverId,
+    TASKSCHEDULER_STATE_DIR: options.stateDir,
+    TASKSCHEDULER_LOG_LEVEL: "debug",
+    TASKSCHEDULER_SHUTDOWN_GRACE_SECONDS: "5",
+    ...options.env,
   });
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    if (!exited) child.kill(signal);
-    const { code } = await status;
-    await reading;
-    return code;
-  };
   return {
     serverId: options.serverId,
     stateDir: options.stateDir,
-    logs,
+    logs: child.logs,
     waitForLog: (msg, where = () => true) =>
       waitFor(() => {
-        const line = logs.find((l) => l.msg === msg && where(l));
-        if (!line && exited) throw new Error(`Agent ${options.serverId} exited`);
+        const line = child.logs.find((l) => l.msg === msg && where(l));
+        if (!line && child.exited()) throw new Error(`Agent ${options.serverId} exited`);
         return line;
       }, { timeoutMs: 30_000, what: `agent log "${msg}"` }),
-    stop,
+    stop: child.stop,
     [Symbol.asyncDispose]: async () => {
-      await stop("SIGKILL");
+      await child.stop("SIGKILL");
     },
   };
 }

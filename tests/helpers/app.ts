@@ -23,6 +23,8 @@ export interface TestApp {
   url: string;
   /** Log lines the app wrote, parsed. */
   logs: Record<string, unknown>[];
+  /** Creates a task (`echo hi` every minute unless `fields` say otherwise) and returns its id. */
+  createTask(fields?: Record<string, unknown>): Promise<string>;
   /** Sends a JSON request (or a raw string body) and returns status and parsed body. */
   request(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Reply>;
   close(): Promise<void>;
@@ -79,6 +81,17 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     await sql.end({ timeout: 5 });
     await database.close();
   };
+  const request: TestApp["request"] = async (method, path, body, headers) => {
+    const init: RequestInit = { method, headers: new Headers(headers) };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      const h = init.headers as Headers;
+      if (!h.has("content-type")) h.set("content-type", "application/json");
+    }
+    const res = await app.request(path, init);
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  };
   return {
     app,
     sql,
@@ -88,16 +101,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     url: `http://127.0.0.1:${server.addr.port}`,
     database,
     logs,
-    async request(method, path, body, headers) {
-      const init: RequestInit = { method, headers: new Headers(headers) };
-      if (body !== undefined) {
-        init.body = typeof body === "string" ? body : JSON.stringify(body);
-        const h = init.headers as Headers;
-        if (!h.has("content-type")) h.set("content-type", "application/json");
-      }
-      const res = await app.request(path, init);
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+    request,
+    async createTask(fields = {}) {
+      const task = { command: "echo hi", frequency: "* * * * *", ...fields };
+      const reply = await request("POST", "/api/v1/tasks/create", task);
+      if (reply.status !== 201) throw new Error(`Create answered ${reply.status}`);
+      return reply.body.command_id;
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -1,7 +1,6 @@
 /** Starting the real server (`deno run server/main.ts`) as a child process for tests. */
+import { startLoggedProcess } from "./logged_process.ts";
 import { waitFor } from "./wait.ts";
-
-const ROOT = new URL("../../", import.meta.url);
 
 /** A running server process. */
 export interface ServerProcess {
@@ -32,69 +31,27 @@ export interface StartServerOptions {
  * ```
  */
 export async function startServer(options: StartServerOptions = {}): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "server/main.ts"],
-    cwd: ROOT,
-    env: {
-      HOST: "127.0.0.1",
-      PORT: String(options.port ?? 0),
-      TASKSCHEDULER_LOG_LEVEL: "debug",
-      ...options.env,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs: Record<string, unknown>[] = [];
-  const output: string[] = [];
-  const reading = readLines(child.stderr, (line) => {
-    output.push(line);
-    try {
-      logs.push(JSON.parse(line));
-    } catch {
-      // Not a log line (e.g. Deno's own download messages).
-    }
+  const child = startLoggedProcess("server/main.ts", {
+    HOST: "127.0.0.1",
+    PORT: String(options.port ?? 0),
+    TASKSCHEDULER_LOG_LEVEL: "debug",
+    ...options.env,
   });
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    if (!exited) child.kill(signal);
-    const { code } = await status;
-    await reading;
-    return code;
-  };
   try {
     const listening = await waitFor(() => {
-      if (exited) throw new Error(`Server exited early:\n${output.join("\n")}`);
-      return logs.find((l) => l.msg === "Listening");
+      if (child.exited()) throw new Error(`Server exited early:\n${child.output.join("\n")}`);
+      return child.logs.find((l) => l.msg === "Listening");
     }, { timeoutMs: 60_000, what: "the server to listen" });
     return {
       url: String(listening.url),
-      logs,
-      stop,
+      logs: child.logs,
+      stop: child.stop,
       async [Symbol.asyncDispose]() {
-        await stop("SIGKILL");
+        await child.stop("SIGKILL");
       },
     };
   } catch (err) {
-    await stop("SIGKILL");
+    await child.stop("SIGKILL");
     throw err;
   }
-}
-
-/** Calls `onLine` for every line of a byte stream until it ends. */
-export async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop() ?? "";
-    parts.forEach(onLine);
-  }
-  if (rest) onLine(rest);
 }
