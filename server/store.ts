@@ -7,6 +7,7 @@
 import type { CompletedStatus, TaskStatus } from "../shared/task_status.ts";
 import type { ExecutionResult, HelloMessage, TaskSpec } from "../shared/protocol.ts";
 import type { Sql } from "./db/database.ts";
+import type { Role } from "./tokens.ts";
 
 /** A new task as validated by the API. */
 export interface NewTask {
@@ -57,19 +58,72 @@ export interface ExecutionStart {
   started_at: string;
 }
 
+/** A token as stored, for lookups by hash: never the token, never its hash. */
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  /** The host an agent token speaks for; null for other roles. */
+  server_id: string | null;
+  created_at: Date;
+  created_by: string;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** A token to store: its hash, never the token itself. */
+export interface NewToken {
+  id: string;
+  name: string;
+  role: Role;
+  server_id: string | null;
+  token_hash: Uint8Array;
+  created_by: string;
+}
+
+/** One line of the audit log, as written. */
+export interface AuditEntry {
+  /** The acting token; null for the bootstrap token from the environment. */
+  actor_token_id: string | null;
+  actor_name: string;
+  /** What happened, e.g. `task.create`, `token.revoke`. */
+  action: string;
+  target_id: string | null;
+  client_address: string;
+  /** Facts about the change; never a secret. */
+  details: AuditDetails;
+}
+
+/** Flat facts about an audited change. */
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+/** One line of the audit log, as read back; `id` (a bigint as text) orders the log. */
+export interface AuditRecord extends AuditEntry {
+  id: string;
+  at: Date;
+}
+
+/** A page of the audit log, newest first. */
+export interface AuditPageQuery {
+  limit: number;
+  /** Only entries older than this id (the previous page's cursor). */
+  before: string | null;
+}
+
 /** The data-access layer: see each method. */
 export type Store = ReturnType<typeof createStore>;
 
 /**
- * Creates the store over a postgres.js client.
- *
- * @example
- * ```ts
- * const store = createStore(db.sql);
- * await store.createTask({ id, command: "echo hi", frequency: "* * * * *", ... });
- * ```
+ * The store inside {@linkcode Store.transaction}: every query except those that open a
+ * transaction of their own, which postgres.js cannot nest.
  */
-export function createStore(sql: Sql) {
+export type TransactionStore = Omit<
+  ReturnType<typeof storeQueries>,
+  "insertReportedExecution" | "insertFirstAdminToken"
+>;
+
+/** Every query, over the pool or over a transaction. */
+function storeQueries(sql: Sql) {
   return {
     /** Answers when the database answers a trivial query. */
     async ping(): Promise<void> {
@@ -268,8 +322,183 @@ export function createStore(sql: Sql) {
           where executions.server_id = excluded.server_id
             and (executions.status = 'TASK_EXECUTING' or executions.abandoned)`;
     },
+
+    // Tokens and audit
+
+    /**
+     * What GET status derives from, as one host sees the task: its own executions and its
+     * own answer only, so an agent token reads nothing another host reported.
+     */
+    async taskStatusOfServer(
+      taskId: string,
+      serverId: string,
+    ): Promise<TaskStatusRow | undefined> {
+      const [row] = await sql<TaskStatusRow[]>`
+        select t.command, t.frequency,
+               latest.status as latest_status,
+               latest.stdout as latest_stdout,
+               latest.stderr as latest_stderr,
+               (select c.finished_at from executions c
+                 where c.task_id = t.id and c.server_id = ${serverId}
+                   and c.finished_at is not null
+                 order by c.finished_at desc limit 1) as latest_complete_at,
+               acks.accepted, acks.rejected, acks.received
+          from tasks t
+          left join lateral (
+            select e.status, e.stdout, e.stderr from executions e
+             where e.task_id = t.id and e.server_id = ${serverId}
+             order by e.started_at desc, e.received_at desc limit 1
+          ) latest on true
+          cross join lateral (
+            select count(*) filter (where ts.state = 'accepted')::int as accepted,
+                   count(*) filter (where ts.state = 'rejected')::int as rejected,
+                   count(*)::int as received
+              from task_servers ts where ts.task_id = t.id and ts.server_id = ${serverId}
+          ) acks
+         where t.id = ${taskId}`;
+      return row;
+    },
+
+    /** Stores a new token (its hash) and returns it as listed. */
+    async insertToken(token: NewToken): Promise<TokenRecord> {
+      const [row] = await sql<TokenRecord[]>`
+        insert into api_tokens (id, name, role, server_id, token_hash, created_by)
+        values (${token.id}, ${token.name}, ${token.role}, ${token.server_id},
+                ${token.token_hash}, ${token.created_by})
+        returning id, name, role, server_id, created_at, created_by, last_used_at, revoked_at`;
+      return row;
+    },
+
+    /**
+     * Stores `token` as the first admin token unless an active admin token exists, under an
+     * advisory lock so instances starting together create one between them.
+     *
+     * @returns whether the token was stored
+     */
+    async insertFirstAdminToken(token: NewToken): Promise<boolean> {
+      return await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${FIRST_ADMIN_LOCK_KEY})`;
+        const inserted = await tx`
+          insert into api_tokens (id, name, role, server_id, token_hash, created_by)
+          select ${token.id}, ${token.name}, 'admin', null, ${token.token_hash},
+                 ${token.created_by}
+           where not exists (
+             select 1 from api_tokens where role = 'admin' and revoked_at is null)
+          returning 1`;
+        return inserted.length > 0;
+      });
+    },
+
+    /** Tells whether any admin token is active. */
+    async hasActiveAdminToken(): Promise<boolean> {
+      const [row] = await sql`
+        select 1 from api_tokens where role = 'admin' and revoked_at is null limit 1`;
+      return row !== undefined;
+    },
+
+    /** The token stored under `hash`, revoked or not, or undefined. */
+    async tokenByHash(hash: Uint8Array): Promise<TokenRecord | undefined> {
+      const [row] = await sql<TokenRecord[]>`
+        select id, name, role, server_id, created_at, created_by, last_used_at, revoked_at
+          from api_tokens where token_hash = ${hash}`;
+      return row;
+    },
+
+    /** Notes that a token was used now. */
+    async touchToken(id: string): Promise<void> {
+      await sql`update api_tokens set last_used_at = now() where id = ${id}`;
+    },
+
+    /** Every token, oldest first, without secrets. */
+    async listTokens(): Promise<TokenRecord[]> {
+      return await sql<TokenRecord[]>`
+        select id, name, role, server_id, created_at, created_by, last_used_at, revoked_at
+          from api_tokens order by created_at, id`;
+    },
+
+    /**
+     * Revokes a token. `revoked` tells whether this call revoked it (false when it already
+     * was); undefined for an unknown id.
+     */
+    async revokeToken(id: string): Promise<{ token: TokenRecord; revoked: boolean } | undefined> {
+      const [row] = await sql<(TokenRecord & { was_active: boolean })[]>`
+        with before as (select id, revoked_at is null as was_active from api_tokens
+                         where id = ${id} for update)
+        update api_tokens t set revoked_at = coalesce(t.revoked_at, now())
+          from before where t.id = before.id
+        returning t.id, t.name, t.role, t.server_id, t.created_at, t.created_by,
+                  t.last_used_at, t.revoked_at, before.was_active`;
+      if (!row) return undefined;
+      const { was_active, ...token } = row;
+      return { token, revoked: was_active };
+    },
+
+    /** Those of `ids` that name tokens still active. */
+    async activeTokenIds(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await sql<{ id: string }[]>`
+        select id from api_tokens where id = any(${ids}::uuid[]) and revoked_at is null`;
+      return rows.map((r) => r.id);
+    },
+
+    /** Appends one line to the audit log. */
+    async recordAudit(entry: AuditEntry): Promise<void> {
+      await sql`
+        insert into audit_log (actor_token_id, actor_name, action, target_id, client_address,
+                               details)
+        values (${entry.actor_token_id}, ${entry.actor_name}, ${entry.action}, ${entry.target_id},
+                ${entry.client_address}, ${sql.json(entry.details)})`;
+    },
+
+    /** A page of the audit log, newest first. */
+    async auditPage(query: AuditPageQuery): Promise<AuditRecord[]> {
+      return await sql<AuditRecord[]>`
+        select id::text, at, actor_token_id, actor_name, action, target_id, client_address,
+               details
+          from audit_log
+         where ${query.before}::bigint is null or id < ${query.before}::bigint
+         order by id desc
+         limit ${query.limit}`;
+    },
   };
 }
+
+/**
+ * Creates the store over a postgres.js client.
+ *
+ * @example
+ * ```ts
+ * const store = createStore(db.sql);
+ * await store.createTask({ id, command: "echo hi", frequency: "* * * * *", ... });
+ * ```
+ */
+export function createStore(sql: Sql) {
+  return {
+    ...storeQueries(sql),
+
+    /**
+     * Runs `change` in one transaction with a store bound to it, so a change and its audit
+     * entry commit or roll back together; a throw rolls back.
+     *
+     * @example
+     * ```ts
+     * await store.transaction(async (tx) => {
+     *   await tx.createTask(task);
+     *   await tx.recordAudit(entry);
+     * });
+     * ```
+     */
+    async transaction<T>(change: (tx: TransactionStore) => Promise<T>): Promise<T> {
+      // A transaction client answers the same tagged templates as the pool; only begin()
+      // differs, and TransactionStore leaves out the queries that call it.
+      const result = await sql.begin((tx) => change(storeQueries(tx as unknown as Sql)));
+      return result as T;
+    },
+  };
+}
+
+/** Arbitrary, fixed key of the advisory lock that serialises creating the first admin token. */
+const FIRST_ADMIN_LOCK_KEY = 7_340_021_916;
 
 /** A finished execution succeeded when it exited 0 and nothing else went wrong. */
 export function resultStatus(result: ExecutionResult): CompletedStatus {
