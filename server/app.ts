@@ -1,30 +1,40 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "../shared/logger.ts";
+import { authenticate } from "./auth.ts";
 import type { Config } from "./config.ts";
 import type { EventBus } from "./events.ts";
 import { ApiError } from "./http_errors.ts";
 import type { Hub } from "./hub.ts";
+import { createFailureLimiter } from "./rate_limit.ts";
 import { agentRoutes } from "./routes/agents.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { taskRoutes } from "./routes/tasks.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+import { securityHeaders } from "./security_headers.ts";
 import type { Store } from "./store.ts";
 
 /** The app's dependencies; only `main.ts` builds the real ones. */
 export interface AppDeps {
-  config: Pick<Config, "maxBodyBytes" | "maxCommandBytes" | "maxOutputBytes">;
+  config: Pick<
+    Config,
+    "maxBodyBytes" | "maxCommandBytes" | "maxOutputBytes" | "apiToken" | "authFailureLimit"
+  >;
   store: Store;
   events: EventBus;
   logger: Logger;
   clock?: { now(): Date };
   /** The agent hub; without it `/api/v1/agents/connect` is not served. */
   hub?: Hub;
+  /** The caller's address for the audit log and the rate limit. @default the peer address */
+  clientAddress?: (c: Context) => string;
 }
 
 /**
- * Builds the HTTP app: health probes and the REST API, with one error handler that turns
- * every failure into a JSON answer.
+ * Builds the HTTP app: open health probes and the REST API behind bearer tokens, with one
+ * error handler that turns every failure into a JSON answer.
  *
  * @example
  * ```ts
@@ -36,6 +46,7 @@ export function createApp(deps: AppDeps): Hono {
   const { config, store, events, logger, clock = { now: () => new Date() } } = deps;
   const app = new Hono();
 
+  app.use(securityHeaders());
   app.use(requestId());
   app.use(accessLog(logger));
 
@@ -51,6 +62,14 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   const api = new Hono();
+  api.use(authenticate({
+    store,
+    apiToken: config.apiToken,
+    limiter: createFailureLimiter({ maxFailures: config.authFailureLimit, clock }),
+    logger,
+    clientAddress: deps.clientAddress,
+    clock,
+  }));
   api.use(bodyLimit({
     maxSize: config.maxBodyBytes,
     onError: () => {
@@ -58,6 +77,8 @@ export function createApp(deps: AppDeps): Hono {
     },
   }));
   api.route("/tasks", taskRoutes({ store, events, limits: config, clock }));
+  api.route("/tokens", tokenRoutes({ store, hub: deps.hub }));
+  api.route("/audit", auditRoutes({ store }));
   if (deps.hub) api.route("/agents", agentRoutes(deps.hub));
   app.route("/api/v1", api);
 

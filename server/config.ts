@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LOG_LEVELS } from "../shared/logger.ts";
+import { isTokenShaped, MIN_TOKEN_LENGTH } from "./tokens.ts";
 
 const MiB = 1024 * 1024;
 
@@ -19,7 +20,23 @@ const ConfigSchema = z.object({
   TASKSCHEDULER_HEARTBEAT_TIMEOUT_SECONDS: integer(2, 3600).default(30),
   TASKSCHEDULER_DB_POOL_SIZE: integer(1, 1000).default(10),
   TASKSCHEDULER_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  TASKSCHEDULER_API_TOKEN: z.string()
+    .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`)
+    .refine(isTokenShaped, "must be letters, digits and - . _ ~ + / only")
+    .optional(),
+  TASKSCHEDULER_AUTH_FAILURE_LIMIT: integer(1, 100_000).default(10),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+}).superRefine((c, ctx) => {
+  if (Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE)) return;
+  const [given, missing] = c.TLS_CERT_FILE
+    ? ["TLS_CERT_FILE", "TLS_KEY_FILE"]
+    : ["TLS_KEY_FILE", "TLS_CERT_FILE"];
+  ctx.addIssue({ code: "custom", path: [missing], message: `required when ${given} is set` });
 });
+
+/** Variables whose value an error message must not repeat. */
+const SECRETS = new Set(["TASKSCHEDULER_API_TOKEN"]);
 
 /** The server's resolved configuration. */
 export interface Config {
@@ -46,6 +63,13 @@ export interface Config {
   /** Connections in the database pool. */
   dbPoolSize: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** A bootstrap admin token from the environment; kept in memory only, never stored. */
+  apiToken?: string;
+  /** Failed authentications per client address per minute before it must wait. */
+  authFailureLimit: number;
+  /** PEM certificate chain and key files; both set means HTTPS and WSS. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 /** A setting with a bad value; the message names the variable and the value. */
@@ -70,9 +94,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue.path[0]);
-    throw new ConfigError(
-      `Invalid value for ${name}: ${JSON.stringify(env[name])} (${issue.message})`,
-    );
+    const value = env[name] === undefined
+      ? "unset"
+      : SECRETS.has(name)
+      ? "(hidden)"
+      : JSON.stringify(env[name]);
+    throw new ConfigError(`Invalid value for ${name}: ${value} (${issue.message})`);
   }
   const c = result.data;
   return {
@@ -88,5 +115,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     heartbeatTimeoutSeconds: c.TASKSCHEDULER_HEARTBEAT_TIMEOUT_SECONDS,
     dbPoolSize: c.TASKSCHEDULER_DB_POOL_SIZE,
     logLevel: c.TASKSCHEDULER_LOG_LEVEL,
+    apiToken: c.TASKSCHEDULER_API_TOKEN,
+    authFailureLimit: c.TASKSCHEDULER_AUTH_FAILURE_LIMIT,
+    tlsCertFile: c.TLS_CERT_FILE,
+    tlsKeyFile: c.TLS_KEY_FILE,
   };
 }

@@ -9,6 +9,7 @@ import {
   CLOSE_HEARTBEAT_TIMEOUT,
   CLOSE_PROTOCOL_MISMATCH,
   CLOSE_REPLACED,
+  CLOSE_UNAUTHORIZED,
   type ExecutionResult,
   type HelloMessage,
   parseAgentMessage,
@@ -42,9 +43,18 @@ export interface HubOptions {
   clock?: { now(): number };
 }
 
+/** The credentials a connection was opened with. */
+export interface ConnectionIdentity {
+  /** The token's id; null for a token not stored (the bootstrap admin token). */
+  tokenId: string | null;
+  /** The one `server_id` this connection may say hello as; undefined allows any. */
+  boundServerId?: string;
+}
+
 /** One agent connection's state. */
 interface Connection {
   socket: AgentSocket;
+  identity: ConnectionIdentity;
   serverId?: string;
   lastSeen: number;
   lastPing: number;
@@ -54,14 +64,18 @@ interface Connection {
 
 /** The hub's public surface: what the WebSocket route and the server's lifecycle call. */
 export interface Hub {
-  /** Registers a freshly opened socket. */
-  open(socket: AgentSocket): Connection;
+  /** Registers a freshly opened socket, opened with `identity`. */
+  open(socket: AgentSocket, identity: ConnectionIdentity): Connection;
   /** Handles one text frame received on `connection`. */
   receive(connection: Connection, frame: string): void;
   /** Forgets a closed connection. */
   closed(connection: Connection): void;
   /** The ids of hosts connected to this instance. */
   connectedHosts(): string[];
+  /** The ids of the tokens the open connections were made with. */
+  connectedTokenIds(): string[];
+  /** Closes every connection made with token `tokenId`; returns how many. */
+  closeToken(tokenId: string, reason: string): number;
   close(): Promise<void>;
 }
 
@@ -148,10 +162,11 @@ export function createHub(options: HubOptions): Hub {
   }
 
   return {
-    open(socket) {
+    open(socket, identity) {
       const now = clock.now();
       const connection: Connection = {
         socket,
+        identity,
         lastSeen: now,
         lastPing: now,
         queue: Promise.resolve(),
@@ -191,6 +206,18 @@ export function createHub(options: HubOptions): Hub {
     },
     closed,
     connectedHosts: () => [...byHost.keys()],
+    connectedTokenIds: () => [
+      ...new Set([...connections].flatMap((c) => c.identity.tokenId ?? [])),
+    ],
+    closeToken(tokenId, reason) {
+      const matching = [...connections].filter((c) => c.identity.tokenId === tokenId);
+      for (const c of matching) {
+        logger.warn("Closing an agent connection", { server_id: c.serverId, reason });
+        c.socket.close(CLOSE_UNAUTHORIZED, reason);
+        closed(c);
+      }
+      return matching.length;
+    },
     async close() {
       clearInterval(heartbeat);
       unsubscribe();
@@ -207,6 +234,11 @@ const encoder = new TextEncoder();
 /** UTF-8 length of `s`, encoding it only when its length leaves doubt. */
 function byteLength(s: string): number {
   return s.length * 3 <= 1024 ? s.length : encoder.encode(s).length;
+}
+
+/** A server_id cut short enough for a close reason (at most 123 bytes in all). */
+function clip(serverId: string): string {
+  return serverId.length > 32 ? serverId.slice(0, 31) + "…" : serverId;
 }
 
 interface HandlerDeps {
@@ -228,6 +260,18 @@ function createHandlers({ store, logger, instanceId, send, register }: HandlerDe
       connection.socket.close(
         CLOSE_PROTOCOL_MISMATCH,
         `Protocol version ${message.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    const bound = connection.identity.boundServerId;
+    if (bound !== undefined && bound !== message.server_id) {
+      logger.warn("Agent said hello as another host than its token's", {
+        server_id: message.server_id,
+        token_server_id: bound,
+      });
+      connection.socket.close(
+        CLOSE_UNAUTHORIZED,
+        `This token speaks for server_id '${clip(bound)}', not '${clip(message.server_id)}'`,
       );
       return;
     }

@@ -174,7 +174,7 @@ Deno.test("POST /api/v1/tasks/create", async (t) => {
     });
     const res = await app.app.request(CREATE, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${app.adminToken}` },
       body: chunked,
     });
     assert.equal(res.status, 413);

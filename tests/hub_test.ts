@@ -36,7 +36,7 @@ Deno.test("the agent hub", async (t) => {
   const existing = await app.createTask({ command: "echo existing", frequency: "* * * * * *" });
 
   await t.step("should answer hello with a sync of every task and record the host", async () => {
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-a", { labels: { env: "prod", rack: "r1" } }));
     const sync = await ws.next("sync");
     const task = sync.tasks.find((x) => x.id === existing);
@@ -68,8 +68,8 @@ Deno.test("the agent hub", async (t) => {
   });
 
   await t.step("should push a new task at once and follow accepted and rejected", async () => {
-    await using a = await connectWs(app.url);
-    await using b = await connectWs(app.url);
+    await using a = await connectWs(app.url, { token: app.adminToken });
+    await using b = await connectWs(app.url, { token: app.adminToken });
     a.send(hello("host-a"));
     b.send(hello("host-b"));
     await a.next("sync");
@@ -98,7 +98,7 @@ Deno.test("the agent hub", async (t) => {
 
   await t.step("should store a run and ack it only once it is committed", async () => {
     const id = await app.createTask({ command: "echo run", frequency: "* * * * * *" });
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-c"));
     await ws.next("sync");
     const finished = result(id, { stdout: "hello from c\n" });
@@ -141,7 +141,7 @@ Deno.test("the agent hub", async (t) => {
   await t.step(
     "should answer a malformed message with an error and keep the connection",
     async () => {
-      await using ws = await connectWs(app.url);
+      await using ws = await connectWs(app.url, { token: app.adminToken });
       ws.sendRaw("{not json");
       assert.match((await ws.next("error")).error, /not valid JSON/);
       ws.send({ type: "execution.finished", execution_id: "x" });
@@ -160,7 +160,7 @@ Deno.test("the agent hub", async (t) => {
 
   await t.step("should refuse an oversized message without storing it", async () => {
     const id = await app.createTask({ command: "echo big", frequency: "* * * * * *" });
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-e"));
     await ws.next("sync");
     const big = result(id, { stdout: "x".repeat(8192) });
@@ -174,7 +174,7 @@ Deno.test("the agent hub", async (t) => {
   });
 
   await t.step("should close an agent speaking another protocol version", async () => {
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-f", { protocol: 99 }));
     const closed = await ws.waitClosed();
     assert.equal(closed.code, CLOSE_PROTOCOL_MISMATCH);
@@ -182,10 +182,10 @@ Deno.test("the agent hub", async (t) => {
   });
 
   await t.step("should replace an older connection from the same host", async () => {
-    await using first = await connectWs(app.url);
+    await using first = await connectWs(app.url, { token: app.adminToken });
     first.send(hello("host-g"));
     await first.next("sync");
-    await using second = await connectWs(app.url);
+    await using second = await connectWs(app.url, { token: app.adminToken });
     second.send(hello("host-g"));
     await second.next("sync");
     assert.equal((await first.waitClosed()).code, CLOSE_REPLACED);
@@ -198,7 +198,7 @@ Deno.test("the agent hub", async (t) => {
     const lost = result(id, { stdout: "finished after all" });
     const running = result(id);
     {
-      await using ws = await connectWs(app.url);
+      await using ws = await connectWs(app.url, { token: app.adminToken });
       ws.send(hello("host-h"));
       await ws.next("sync");
       for (const r of [lost, running]) {
@@ -218,7 +218,7 @@ Deno.test("the agent hub", async (t) => {
         return count === 2;
       }, { what: "both runs to be executing" });
     }
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-h", { running: [{ execution_id: running.execution_id, task_id: id }] }));
     await ws.next("sync");
     const [closed] = await app
@@ -243,7 +243,7 @@ Deno.test("the agent hub keeps agents that answer pings and drops a silent one",
     TASKSCHEDULER_HEARTBEAT_SECONDS: "1",
     TASKSCHEDULER_HEARTBEAT_TIMEOUT_SECONDS: "3",
   });
-  await using ws = await connectWs(app.url);
+  await using ws = await connectWs(app.url, { token: app.adminToken });
   ws.send(hello("quiet-host"));
   await ws.next("sync");
   for (let i = 0; i < 4; i++) {

@@ -14,7 +14,7 @@ Deno.test("the server on the embedded default keeps its data across a restart", 
       assert.ok(server.logs.some((l) => l.msg === "Using the embedded database (PGlite)"));
       const res = await fetch(`${server.url}/api/v1/tasks/create`, {
         method: "POST",
-        headers: json,
+        headers: { ...json, ...server.auth },
         body: JSON.stringify({ command: "echo persisted", frequency: "@daily" }),
       });
       assert.equal(res.status, 201);
@@ -23,7 +23,7 @@ Deno.test("the server on the embedded default keeps its data across a restart", 
     }
     await using server = await startServer({ env: { TASKSCHEDULER_DATA_DIR: dataDir } });
     assert.ok(!server.logs.some((l) => l.msg === "Applied migration"), "no migration runs twice");
-    const res = await fetch(`${server.url}/api/v1/tasks/${id}/status`);
+    const res = await fetch(`${server.url}/api/v1/tasks/${id}/status`, { headers: server.auth });
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.equal(body.command, "echo persisted");

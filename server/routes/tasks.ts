@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import { checkCron } from "../../shared/cron.ts";
+import { auditEntry } from "../audit.ts";
+import { assertReportsForItself } from "../auth.ts";
 import { isUuid } from "../../shared/ids.ts";
 import { type CompletedStatus, TaskStatus } from "../../shared/task_status.ts";
 import type { EventBus } from "../events.ts";
@@ -39,12 +41,21 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
       const field = cron.error.startsWith("Unknown timezone") ? "timezone" : "frequency";
       throw new ApiError(422, cron.error, { ...INVALID, field });
     }
-    const task = await store.createTask({
-      id: crypto.randomUUID(),
-      command: body.command,
-      frequency: body.frequency,
-      timezone,
-      timeout_seconds: body.timeout_seconds ?? null,
+    const task = await store.transaction(async (tx) => {
+      const task = await tx.createTask({
+        id: crypto.randomUUID(),
+        command: body.command,
+        frequency: body.frequency,
+        timezone,
+        timeout_seconds: body.timeout_seconds ?? null,
+      });
+      const { command, frequency, timeout_seconds } = task;
+      await tx.recordAudit(auditEntry(c, {
+        action: "task.create",
+        target_id: task.id,
+        details: { command, frequency, timezone, timeout_seconds },
+      }));
+      return task;
     });
     await events.publish({ type: "task.changed", task_id: task.id });
     return c.json({ command_id: task.id }, 201);
@@ -60,6 +71,7 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
   app.put("/:task_id/status", async (c) => {
     const taskId = taskIdParam(c.req.param("task_id"));
     const body = await readJsonBody(c, ReportStatusBody);
+    assertReportsForItself(c, body.server_id);
     if (!(await store.taskExists(taskId))) throw taskNotFound(taskId);
     const run = reportedExecution(taskId, body, clock.now());
     const outcome = await store.insertReportedExecution(run).catch((err) => {
@@ -72,7 +84,10 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
         field: "execution_id",
       });
     }
-    const row = await store.taskStatus(taskId);
+    // An agent reads back only what its own host reported.
+    const row = c.get("principal").role === "agent"
+      ? await store.taskStatusOfServer(taskId, body.server_id)
+      : await store.taskStatus(taskId);
     if (!row) throw taskNotFound(taskId);
     return c.json(statusBody(row));
   });

@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { createLogger, type Logger } from "../../shared/logger.ts";
 import { createApp } from "../../server/app.ts";
 import { parseConfig } from "../../server/config.ts";
@@ -8,10 +8,37 @@ import { migrate, readMigrations } from "../../server/db/migrate.ts";
 import { createLocalEventBus, type EventBus } from "../../server/events.ts";
 import { createHub, type Hub } from "../../server/hub.ts";
 import { createStore, type Store } from "../../server/store.ts";
+import { generateToken, hashToken, type Role } from "../../server/tokens.ts";
 import { startTestDatabase, type TestDatabase } from "./postgres.ts";
 
-/** An in-process app on a fresh, migrated database. */
-export interface TestApp {
+/** Sends requests through the app in-process, with one token or none. */
+export interface Requester {
+  /**
+   * Sends a JSON request (or a raw string body) and returns status and parsed body; an
+   * `Authorization` header in `headers` replaces the requester's own.
+   */
+  request(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Reply>;
+}
+
+/** A token created for a test. */
+export interface TestToken {
+  id: string;
+  token: string;
+}
+
+/** Options for {@linkcode startTestApp}. */
+export interface TestAppOptions {
+  /** Passed to `createApp`; by default every in-process request comes from `unknown`. */
+  clientAddress?: (c: Context) => string;
+  /** Passed to `createApp`. @default the system clock */
+  clock?: { now(): Date };
+}
+
+/**
+ * An in-process app on a fresh, migrated database. `request()` sends the admin token
+ * `adminToken`; `as(token)` sends another, `as(null)` none.
+ */
+export interface TestApp extends Requester {
   app: Hono;
   sql: Sql;
   store: Store;
@@ -23,10 +50,17 @@ export interface TestApp {
   url: string;
   /** Log lines the app wrote, parsed. */
   logs: Record<string, unknown>[];
-  /** Creates a task (`echo hi` every minute unless `fields` say otherwise) and returns its id. */
+  /** An admin token, stored like any other; `request()` sends it. */
+  adminToken: string;
+  /** Sends requests with `token`, or with no credentials at all for null. */
+  as(token: string | null): Requester;
+  /** Stores a new token of `role` (no audit entry); agent tokens need `serverId`. */
+  createToken(role: Role, options?: { name?: string; serverId?: string }): Promise<TestToken>;
+  /**
+   * Creates a task as admin (`echo hi` every minute unless `fields` say otherwise) and
+   * returns its id.
+   */
   createTask(fields?: Record<string, unknown>): Promise<string>;
-  /** Sends a JSON request (or a raw string body) and returns status and parsed body. */
-  request(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Reply>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -46,7 +80,7 @@ export function memoryLogger(lines: Record<string, unknown>[] = []): Logger {
 
 /**
  * Starts the app in-process on its own migrated database, with its hub, served on a free
- * loopback port; `env` overrides configuration.
+ * loopback port; `env` overrides configuration. An admin token is created first.
  *
  * @example
  * ```ts
@@ -54,7 +88,10 @@ export function memoryLogger(lines: Record<string, unknown>[] = []): Logger {
  * const reply = await t.request("POST", "/api/v1/tasks/create", { command, frequency });
  * ```
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const database = await startTestDatabase();
   const sql = postgres(database.url, { max: 5, onnotice: () => {} });
   const logs: Record<string, unknown>[] = [];
@@ -72,7 +109,34 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     heartbeatMs: config.heartbeatSeconds * 1000,
     heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
   });
-  const app = createApp({ config, store, events, logger, hub });
+  const app = createApp({ config, store, events, logger, hub, ...options });
+  const createToken: TestApp["createToken"] = async (role, { name, serverId } = {}) => {
+    const token = generateToken();
+    const { id } = await store.insertToken({
+      id: crypto.randomUUID(),
+      name: name ?? `test ${role}`,
+      role,
+      server_id: serverId ?? null,
+      token_hash: hashToken(token),
+      created_by: "test",
+    });
+    return { id, token };
+  };
+  const { token: adminToken } = await createToken("admin", { name: "test admin" });
+  const as = (token: string | null): Requester => ({
+    async request(method, path, body, headers) {
+      const h = new Headers(headers);
+      if (token !== null && !h.has("authorization")) h.set("authorization", `Bearer ${token}`);
+      const init: RequestInit = { method, headers: h };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        if (!h.has("content-type")) h.set("content-type", "application/json");
+      }
+      const res = await app.request(path, init);
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+    },
+  });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const close = async () => {
     await hub.close();
@@ -81,17 +145,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     await sql.end({ timeout: 5 });
     await database.close();
   };
-  const request: TestApp["request"] = async (method, path, body, headers) => {
-    const init: RequestInit = { method, headers: new Headers(headers) };
-    if (body !== undefined) {
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
-      const h = init.headers as Headers;
-      if (!h.has("content-type")) h.set("content-type", "application/json");
-    }
-    const res = await app.request(path, init);
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
-  };
+  const { request } = as(adminToken);
   return {
     app,
     sql,
@@ -101,6 +155,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     url: `http://127.0.0.1:${server.addr.port}`,
     database,
     logs,
+    adminToken,
+    as,
+    createToken,
     request,
     async createTask(fields = {}) {
       const task = { command: "echo hi", frequency: "* * * * *", ...fields };

@@ -22,9 +22,26 @@ export interface WsClient {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Opens a connection to the hub of the server at `baseUrl`. */
-export async function connectWs(baseUrl: string): Promise<WsClient> {
-  const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + "/api/v1/agents/connect");
+/** Options for {@linkcode connectWs}. */
+export interface ConnectWsOptions {
+  /** Sent as `Authorization: Bearer <token>` on the upgrade; absent, no credentials. */
+  token?: string;
+}
+
+/**
+ * Opens a connection to the hub of the server at `baseUrl`; rejects when the upgrade is
+ * refused, with the status in the message (e.g. "Invalid status code: 401").
+ */
+export async function connectWs(
+  baseUrl: string,
+  options: ConnectWsOptions = {},
+): Promise<WsClient> {
+  const headers: Record<string, string> = options.token
+    ? { authorization: `Bearer ${options.token}` }
+    : {};
+  const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + "/api/v1/agents/connect", {
+    headers,
+  });
   const received: ServerMessage[] = [];
   const taken = new Set<ServerMessage>();
   const client: WsClient = {
@@ -52,7 +69,8 @@ export async function connectWs(baseUrl: string): Promise<WsClient> {
   ws.onclose = (event) => client.closed = { code: event.code, reason: event.reason };
   await new Promise<void>((resolve, reject) => {
     ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error("WebSocket connection failed"));
+    ws.onerror = (event) =>
+      reject(new Error(`WebSocket connection failed: ${(event as ErrorEvent).message}`));
   });
   return client;
 }
