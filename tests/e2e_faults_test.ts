@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import { generateToken } from "../server/tokens.ts";
 import { startAgent } from "./helpers/agent_process.ts";
 import { apiClient } from "./helpers/api_client.ts";
 import { burst } from "./helpers/cron.ts";
@@ -25,15 +26,17 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });
   const dir = await Deno.makeTempDir({ prefix: "taskscheduler-faults-" });
   const port = freePort();
-  const env = { DATABASE_URL: db.url };
+  // One admin token for every restart, so the client below keeps working.
+  const env = { DATABASE_URL: db.url, TASKSCHEDULER_API_TOKEN: generateToken() };
   const stored = async (taskId: string) =>
     (await sql`
       select id from executions where task_id = ${taskId} and status <> 'TASK_EXECUTING'`)
       .map((r) => r.id).sort();
   try {
     let server = await startServer({ env, port });
-    const api = apiClient(server.url);
-    let agent = startAgent({ serverUrl: server.url, serverId: "host-k", stateDir: dir });
+    const api = apiClient(server.url, server.auth);
+    const token = await api.createAgentToken("host-k");
+    let agent = startAgent({ serverUrl: server.url, serverId: "host-k", stateDir: dir, token });
     try {
       await t.step(
         "should spool while the server is down and deliver after both restart",
@@ -55,7 +58,7 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
           await agent.stop("SIGKILL");
 
           server = await startServer({ env, port });
-          agent = startAgent({ serverUrl: server.url, serverId: "host-k", stateDir: dir });
+          agent = startAgent({ serverUrl: server.url, serverId: "host-k", stateDir: dir, token });
           const ids = await waitFor(async () => {
             const ids = await stored(id);
             return ids.length === 3 && ids;
@@ -93,7 +96,7 @@ Deno.test("results survive a server crash and an agent SIGKILL, and arrive once"
           command: `echo "$TASKSCHEDULER_EXECUTION_ID" >> ${witness}`,
           frequency,
         });
-        agent = startAgent({ serverUrl: server.url, serverId: "host-k", stateDir: dir });
+        agent = startAgent({ serverUrl: server.url, serverId: "host-k", stateDir: dir, token });
         const ids = await waitFor(async () => {
           const ids = await stored(id);
           return ids.length === 2 && ids;
@@ -116,11 +119,12 @@ Deno.test("an agent enforces timeouts, skips overlapping ticks and caps output",
   const dir = await Deno.makeTempDir({ prefix: "taskscheduler-limits-" });
   try {
     await using server = await startServer({ env: { DATABASE_URL: db.url } });
-    const api = apiClient(server.url);
+    const api = apiClient(server.url, server.auth);
     await using agent = startAgent({
       serverUrl: server.url,
       serverId: "host-l",
       stateDir: dir,
+      token: await api.createAgentToken("host-l"),
       env: { TASKSCHEDULER_MAX_OUTPUT_BYTES: "1024", TASKSCHEDULER_KILL_GRACE_SECONDS: "1" },
     });
     const finished = (id: string, count: number) =>

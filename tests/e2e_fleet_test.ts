@@ -14,7 +14,7 @@ Deno.test("tasks run on every connected agent and each result is stored exactly 
   const dir = await Deno.makeTempDir({ prefix: "taskscheduler-e2e-" });
   try {
     await using server = await startServer({ env: { DATABASE_URL: db.url } });
-    const api = apiClient(server.url);
+    const api = apiClient(server.url, server.auth);
     const parked = await api.create({ command: "true", frequency: "0 0 1 1 *" });
     assert.equal((await api.status(parked)).status, "TASK_RECEIVED");
 
@@ -22,11 +22,13 @@ Deno.test("tasks run on every connected agent and each result is stored exactly 
       serverUrl: server.url,
       serverId: "host-a",
       stateDir: `${dir}/a`,
+      token: await api.createAgentToken("host-a"),
     });
     await using hostB = startAgent({
       serverUrl: server.url,
       serverId: "host-b",
       stateDir: `${dir}/b`,
+      token: await api.createAgentToken("host-b"),
     });
 
     await t.step("should be TASK_SCHEDULED once the agents accepted it", async () => {

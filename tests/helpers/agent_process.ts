@@ -21,6 +21,8 @@ export interface StartAgentOptions {
   serverId: string;
   /** Keep the spool and task set here, e.g. to restart the same host. */
   stateDir: string;
+  /** The agent token, passed as `TASKSCHEDULER_AGENT_TOKEN`; absent, none. */
+  token?: string;
   /** Extra environment, e.g. `TASKSCHEDULER_MAX_OUTPUT_BYTES`. */
   env?: Record<string, string>;
 }
@@ -40,6 +42,7 @@ export function startAgent(options: StartAgentOptions): AgentProcess {
     TASKSCHEDULER_STATE_DIR: options.stateDir,
     TASKSCHEDULER_LOG_LEVEL: "debug",
     TASKSCHEDULER_SHUTDOWN_GRACE_SECONDS: "5",
+    ...(options.token ? { TASKSCHEDULER_AGENT_TOKEN: options.token } : {}),
     ...options.env,
   });
   return {
