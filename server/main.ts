@@ -10,13 +10,17 @@ import { ConfigError, parseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { createLocalEventBus } from "./events.ts";
+import { ensureAdminToken } from "./first_admin_token.ts";
 import { createHub } from "./hub.ts";
+import { startRevocationSweep } from "./revocation_sweep.ts";
 import { createStore } from "./store.ts";
+import { isLoopback, readTlsFiles } from "./tls.ts";
 
 async function main(): Promise<void> {
-  let config;
+  let config, tls;
   try {
     config = parseConfig(Deno.env.toObject());
+    tls = await readTlsFiles(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
@@ -31,6 +35,7 @@ async function main(): Promise<void> {
   });
   await migrate(db.sql, await readMigrations(), logger);
   const store = createStore(db.sql);
+  await ensureAdminToken({ store, apiToken: config.apiToken, dataDir: config.dataDir, logger });
   const events = createLocalEventBus();
   const hub = createHub({
     store,
@@ -41,18 +46,32 @@ async function main(): Promise<void> {
     heartbeatMs: config.heartbeatSeconds * 1000,
     heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
   });
+  const sweep = startRevocationSweep({
+    store,
+    hub,
+    logger,
+    intervalMs: config.heartbeatSeconds * 1000,
+  });
   const app = createApp({ config, store, events, logger, hub });
 
+  if (!tls && !isLoopback(config.host)) {
+    logger.warn("Serving beyond loopback without TLS: tokens travel in clear", {
+      host: config.host,
+      hint: "set TLS_CERT_FILE and TLS_KEY_FILE, or put a TLS proxy in front",
+    });
+  }
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
+    ...tls,
     onListen: ({ hostname, port }) => {
-      logger.info("Listening", { url: `http://${hostname}:${port}` });
+      logger.info("Listening", { url: `${tls ? "https" : "http"}://${hostname}:${port}` });
     },
   }, app.fetch);
 
   const shutdown = async (signal: string) => {
     logger.info("Shutting down", { signal });
+    sweep.stop();
     await hub.close();
     await server.shutdown();
     await events.close();
