@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { createTestCertificates } from "./helpers/certificates.ts";
+import { startTestDatabase } from "./helpers/postgres.ts";
+import { startServer } from "./helpers/server_process.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const WARNING = "Serving beyond loopback without TLS: tokens travel in clear";
+
+/** Runs the agent stand-in against `url` and returns its exit code and JSON line. */
+async function runHelloClient(env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "tests/helpers/hello_client.ts"],
+    cwd: ROOT,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+  return { code: out.code, result: line ? JSON.parse(line) : {} };
+}
+
+Deno.test("the server serves HTTPS and WSS given TLS_CERT_FILE and TLS_KEY_FILE", async (t) => {
+  await using certs = await createTestCertificates();
+  await using database = await startTestDatabase();
+  await using server = await startServer({
+    env: { DATABASE_URL: database.url, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile },
+  });
+  const client = Deno.createHttpClient({ caCerts: [certs.caPem] });
+  try {
+    await t.step("should listen on https", () => {
+      assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(!server.logs.some((l) => l.msg === WARNING));
+    });
+
+    await t.step("should answer a client that trusts the CA, with HSTS", async () => {
+      const res = await fetch(`${server.url}/api/v1/tasks/create`, {
+        client,
+        method: "POST",
+        headers: { ...server.auth, "content-type": "application/json" },
+        body: JSON.stringify({ command: "true", frequency: "@daily" }),
+      });
+      assert.equal(res.status, 201);
+      await res.body?.cancel();
+      assert.match(res.headers.get("strict-transport-security") ?? "", /^max-age=\d+/);
+    });
+
+    await t.step("should not be trusted by a client without the CA", async () => {
+      await assert.rejects(() => fetch(`${server.url}/healthz`), (err: Error) => {
+        assert.match(String(err.cause ?? err), /certificate|UnknownIssuer/i);
+        return true;
+      });
+    });
+
+    const created = await fetch(`${server.url}/api/v1/tokens`, {
+      client,
+      method: "POST",
+      headers: { ...server.auth, "content-type": "application/json" },
+      body: JSON.stringify({ name: "tls-host", role: "agent", server_id: "tls-host" }),
+    });
+    assert.equal(created.status, 201);
+    const agentEnv = {
+      TASKSCHEDULER_SERVER_URL: `${server.url.replace(/^https/, "wss")}/api/v1/agents/connect`,
+      TASKSCHEDULER_AGENT_TOKEN: (await created.json()).token,
+      TASKSCHEDULER_SERVER_ID: "tls-host",
+    };
+
+    await t.step(
+      "should let an agent trusting the CA through DENO_CERT connect over WSS",
+      async () => {
+        const { code, result } = await runHelloClient({ ...agentEnv, DENO_CERT: certs.caFile });
+        assert.deepEqual(result, { sync: 1 });
+        assert.equal(code, 0);
+      },
+    );
+
+    await t.step("should be refused by an agent that does not trust the CA", async () => {
+      const { code, result } = await runHelloClient(agentEnv);
+      assert.equal(code, 1);
+      assert.match(result.error, /certificate|UnknownIssuer/i);
+    });
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("the server warns when it serves beyond loopback without TLS", async () => {
+  await using database = await startTestDatabase();
+  await using server = await startServer({ env: { DATABASE_URL: database.url, HOST: "0.0.0.0" } });
+  const warning = server.logs.find((l) => l.msg === WARNING);
+  assert.equal(warning?.level, "warn");
+  assert.equal(warning?.host, "0.0.0.0");
+});
+
+Deno.test("the server refuses to start with an unreadable certificate, naming it", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "server/main.ts"],
+    cwd: ROOT,
+    env: { TLS_CERT_FILE: "/nonexistent/cert.pem", TLS_KEY_FILE: "/nonexistent/key.pem" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /Cannot read TLS_CERT_FILE: "\/nonexistent\/cert.pem"/,
+  );
+});
