@@ -37,11 +37,44 @@ Deno.test("parseConfig()", async (t) => {
       [{ DATABASE_URL: "mysql://x/y" }, 'Invalid value for DATABASE_URL: "mysql://x/y"'],
       [{ TASKSCHEDULER_MAX_BODY_BYTES: "-1" }, "Invalid value for TASKSCHEDULER_MAX_BODY_BYTES"],
       [{ TASKSCHEDULER_LOG_LEVEL: "loud" }, 'Invalid value for TASKSCHEDULER_LOG_LEVEL: "loud"'],
+      [
+        { TASKSCHEDULER_AUTH_FAILURE_LIMIT: "0" },
+        "Invalid value for TASKSCHEDULER_AUTH_FAILURE_LIMIT",
+      ],
+      [{ TLS_CERT_FILE: "cert.pem" }, "Invalid value for TLS_KEY_FILE: unset (required when"],
+      [{ TLS_KEY_FILE: "key.pem" }, "Invalid value for TLS_CERT_FILE: unset (required when"],
     ];
     for (const [env, message] of cases) {
       assert.throws(() => parseConfig(env), (err: Error) => {
         assert.ok(err instanceof ConfigError);
         assert.ok(err.message.startsWith(message), err.message);
+        return true;
+      });
+    }
+  });
+
+  await t.step("should read the security settings", () => {
+    const token = "tsk_" + "a".repeat(43);
+    const config = parseConfig({
+      TASKSCHEDULER_API_TOKEN: token,
+      TASKSCHEDULER_AUTH_FAILURE_LIMIT: "25",
+      TLS_CERT_FILE: "/etc/ts/cert.pem",
+      TLS_KEY_FILE: "/etc/ts/key.pem",
+    });
+    assert.equal(config.apiToken, token);
+    assert.equal(config.authFailureLimit, 25);
+    assert.equal(config.tlsCertFile, "/etc/ts/cert.pem");
+    assert.equal(config.tlsKeyFile, "/etc/ts/key.pem");
+    assert.equal(parseConfig({}).authFailureLimit, 10);
+    assert.equal(parseConfig({}).apiToken, undefined);
+  });
+
+  await t.step("should refuse a weak API token without repeating it", () => {
+    for (const value of ["short-secret", "a".repeat(40) + " with spaces"]) {
+      assert.throws(() => parseConfig({ TASKSCHEDULER_API_TOKEN: value }), (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /^Invalid value for TASKSCHEDULER_API_TOKEN: \(hidden\) \(/);
+        assert.ok(!err.message.includes(value));
         return true;
       });
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { isLoopback } from "../server/tls.ts";
 import { createTestCertificates } from "./helpers/certificates.ts";
 import { startTestDatabase } from "./helpers/postgres.ts";
 import { startServer } from "./helpers/server_process.ts";
@@ -104,4 +105,15 @@ Deno.test("the server refuses to start with an unreadable certificate, naming it
     new TextDecoder().decode(out.stderr),
     /Cannot read TLS_CERT_FILE: "\/nonexistent\/cert.pem"/,
   );
+});
+
+Deno.test("isLoopback() tells the addresses where plain HTTP stays on the machine", () => {
+  for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]) {
+    assert.equal(isLoopback(host), true, host);
+  }
+  for (
+    const host of ["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "example.com", "127.0.0.1.nip.io"]
+  ) {
+    assert.equal(isLoopback(host), false, host);
+  }
 });
