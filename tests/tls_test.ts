@@ -74,6 +74,22 @@ Deno.test("the server serves HTTPS and WSS given TLS_CERT_FILE and TLS_KEY_FILE"
       },
     );
 
+    await t.step("should let deno task token trust the CA through DENO_CERT", async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-net", "--allow-env", "--allow-read", "server/token_cli.ts", "list"],
+        cwd: ROOT,
+        env: {
+          DENO_CERT: certs.caFile,
+          TASKSCHEDULER_URL: server.url,
+          TASKSCHEDULER_API_TOKEN: server.token!,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.match(new TextDecoder().decode(out.stdout), /tls-host\s+agent\s+tls-host/);
+    });
+
     await t.step("should be refused by an agent that does not trust the CA", async () => {
       const { code, result } = await runHelloClient(agentEnv);
       assert.equal(code, 1);
