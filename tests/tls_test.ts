@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
 import { isLoopback } from "../server/tls.ts";
+import { startAgent } from "./helpers/agent_process.ts";
 import { createTestCertificates } from "./helpers/certificates.ts";
 import { startTestDatabase } from "./helpers/postgres.ts";
 import { startServer } from "./helpers/server_process.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const WARNING = "Serving beyond loopback without TLS: tokens travel in clear";
-
-/** Runs the agent stand-in against `url` and returns its exit code and JSON line. */
-async function runHelloClient(env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "tests/helpers/hello_client.ts"],
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
-  return { code: out.code, result: line ? JSON.parse(line) : {} };
-}
 
 Deno.test("the server serves HTTPS and WSS given TLS_CERT_FILE and TLS_KEY_FILE", async (t) => {
   await using certs = await createTestCertificates();
@@ -27,6 +16,7 @@ Deno.test("the server serves HTTPS and WSS given TLS_CERT_FILE and TLS_KEY_FILE"
     env: { DATABASE_URL: database.url, TLS_CERT_FILE: certs.certFile, TLS_KEY_FILE: certs.keyFile },
   });
   const client = Deno.createHttpClient({ caCerts: [certs.caPem] });
+  const stateDir = await Deno.makeTempDir({ prefix: "taskscheduler-tls-agent-" });
   try {
     await t.step("should listen on https", () => {
       assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -52,27 +42,49 @@ Deno.test("the server serves HTTPS and WSS given TLS_CERT_FILE and TLS_KEY_FILE"
       });
     });
 
-    const created = await fetch(`${server.url}/api/v1/tokens`, {
-      client,
-      method: "POST",
-      headers: { ...server.auth, "content-type": "application/json" },
-      body: JSON.stringify({ name: "tls-host", role: "agent", server_id: "tls-host" }),
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        client,
+        method,
+        headers: { ...server.auth, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const created = await api("POST", "/api/v1/tokens", {
+      name: "tls-host",
+      role: "agent",
+      server_id: "tls-host",
     });
     assert.equal(created.status, 201);
-    const agentEnv = {
-      TASKSCHEDULER_SERVER_URL: `${server.url.replace(/^https/, "wss")}/api/v1/agents/connect`,
-      TASKSCHEDULER_AGENT_TOKEN: (await created.json()).token,
-      TASKSCHEDULER_SERVER_ID: "tls-host",
+    const agentOptions = {
+      serverUrl: server.url,
+      serverId: "tls-host",
+      stateDir,
+      token: created.body.token,
     };
 
     await t.step(
-      "should let an agent trusting the CA through DENO_CERT connect over WSS",
+      "should let an agent trusting the CA through DENO_CERT run a task over WSS",
       async () => {
-        const { code, result } = await runHelloClient({ ...agentEnv, DENO_CERT: certs.caFile });
-        assert.deepEqual(result, { sync: 1 });
-        assert.equal(code, 0);
+        await using agent = startAgent({ ...agentOptions, env: { DENO_CERT: certs.caFile } });
+        await agent.waitForLog("Connected");
+        const task = await api("POST", "/api/v1/tasks/create", {
+          command: "echo over tls",
+          frequency: "* * * * * *",
+        });
+        await waitFor(async () => {
+          const { body } = await api("GET", `/api/v1/tasks/${task.body.command_id}/status`);
+          return body.status === "TASK_COMPLETED_SUCCESS" && body.stdout === "over tls\n";
+        }, { what: "the task to run over WSS" });
       },
     );
+
+    await t.step("should keep out an agent that does not trust the CA", async () => {
+      await using agent = startAgent(agentOptions);
+      const line = await agent.waitForLog("Cannot reach the server");
+      assert.match(String((line as { error: unknown }).error), /certificate|UnknownIssuer/i);
+    });
 
     await t.step("should let deno task token trust the CA through DENO_CERT", async () => {
       const out = await new Deno.Command(Deno.execPath(), {
@@ -89,14 +101,9 @@ Deno.test("the server serves HTTPS and WSS given TLS_CERT_FILE and TLS_KEY_FILE"
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
       assert.match(new TextDecoder().decode(out.stdout), /tls-host\s+agent\s+tls-host/);
     });
-
-    await t.step("should be refused by an agent that does not trust the CA", async () => {
-      const { code, result } = await runHelloClient(agentEnv);
-      assert.equal(code, 1);
-      assert.match(result.error, /certificate|UnknownIssuer/i);
-    });
   } finally {
     client.close();
+    await Deno.remove(stateDir, { recursive: true });
   }
 });
 
