@@ -4,8 +4,8 @@ import { type ServerProcess, startServer } from "./helpers/server_process.ts";
 
 const CREATED = "Created the first admin token; it is shown only this once";
 
-/** What the README's quick start does with curl, with `token`. */
-async function quickStart(server: ServerProcess, token: string) {
+/** Creates a task and reads its status with `token`, as the README's curl examples do. */
+async function createAndRead(server: ServerProcess, token: string) {
   const auth = { authorization: `Bearer ${token}` };
   const created = await fetch(`${server.url}/api/v1/tasks/create`, {
     method: "POST",
@@ -19,7 +19,7 @@ async function quickStart(server: ServerProcess, token: string) {
   assert.equal((await status.json()).status, "TASK_RECEIVED");
 }
 
-Deno.test("the README quick start works: the first start creates an admin token", async (t) => {
+Deno.test("the first start creates an admin token, shown once", async (t) => {
   const dataDir = await Deno.makeTempDir({ prefix: "taskscheduler-data-" });
   const file = `${dataDir}/admin-token`;
   try {
@@ -36,7 +36,7 @@ Deno.test("the README quick start works: the first start creates an admin token"
       assert.equal(lines[0].file, file);
       assert.equal((await Deno.readTextFile(file)).trim(), token);
       assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
-      await quickStart(server, token);
+      await createAndRead(server, token);
       const anonymous = await fetch(`${server.url}/api/v1/tokens`);
       await anonymous.body?.cancel();
       assert.equal(anonymous.status, 401);
@@ -52,7 +52,7 @@ Deno.test("the README quick start works: the first start creates an admin token"
       });
       assert.ok(!server.logs.some((l) => l.msg === CREATED));
       assert.equal((await Deno.readTextFile(file)).trim(), token);
-      await quickStart(server, token);
+      await createAndRead(server, token);
     });
   } finally {
     await Deno.remove(dataDir, { recursive: true });
@@ -69,7 +69,7 @@ Deno.test("a token from TASKSCHEDULER_API_TOKEN is used, never stored nor logged
     assert.ok(server.logs.some((l) => l.msg === "Admin access through TASKSCHEDULER_API_TOKEN"));
     assert.ok(!server.logs.some((l) => l.msg === CREATED));
     await assert.rejects(() => Deno.stat(`${dataDir}/admin-token`), Deno.errors.NotFound);
-    await quickStart(server, server.token!);
+    await createAndRead(server, server.token!);
     const audit = await fetch(`${server.url}/api/v1/audit`, { headers: server.auth });
     const [entry] = (await audit.json()).entries;
     assert.equal(entry.actor_name, "TASKSCHEDULER_API_TOKEN");
