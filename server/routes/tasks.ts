@@ -45,6 +45,8 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
       frequency: body.frequency,
       timezone,
       timeout_seconds: body.timeout_seconds ?? null,
+      targets: body.targets ?? {},
+      mode: body.mode ?? "all",
     });
     await events.publish({ type: "task.changed", task_id: task.id });
     return c.json({ command_id: task.id }, 201);
