@@ -7,7 +7,10 @@ import type { Config } from "./config.ts";
 import type { EventBus } from "./events.ts";
 import { ApiError } from "./http_errors.ts";
 import type { Hub } from "./hub.ts";
+import { createLiveOutputBroker, type LiveOutputBroker } from "./live_output.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { agentRoutes } from "./routes/agents.ts";
+import { operationRoutes } from "./routes/operations.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import type { Store } from "./store.ts";
 
@@ -20,6 +23,10 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** The agent hub; without it `/api/v1/agents/connect` is not served. */
   hub?: Hub;
+  /** Live output the hub publishes, for the execution streams. @default a broker of its own */
+  live?: LiveOutputBroker;
+  /** Shared with the hub, rendered at `/metrics`. @default metrics of its own */
+  metrics?: Metrics;
 }
 
 /**
@@ -34,10 +41,12 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Hono {
   const { config, store, events, logger, clock = { now: () => new Date() } } = deps;
+  const { live = createLiveOutputBroker(), metrics = createMetrics({ store, logger }) } = deps;
   const app = new Hono();
 
   app.use(requestId());
   app.use(accessLog(logger));
+  app.use(metrics.http);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
@@ -58,8 +67,13 @@ export function createApp(deps: AppDeps): Hono {
     },
   }));
   api.route("/tasks", taskRoutes({ store, events, limits: config, clock }));
+  api.route("/", operationRoutes({ store, events, limits: config, clock, live }));
   if (deps.hub) api.route("/agents", agentRoutes(deps.hub));
   app.route("/api/v1", api);
+  app.get("/metrics", async (c) => {
+    c.header("Content-Type", metrics.registry.contentType);
+    return c.body(await metrics.render());
+  });
 
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -7,6 +7,8 @@ import type { Sql } from "../../server/db/database.ts";
 import { migrate, readMigrations } from "../../server/db/migrate.ts";
 import { createLocalEventBus, type EventBus } from "../../server/events.ts";
 import { createHub, type Hub } from "../../server/hub.ts";
+import { createLiveOutputBroker, type LiveOutputBroker } from "../../server/live_output.ts";
+import { createMetrics, type Metrics } from "../../server/metrics.ts";
 import { createStore, type Store } from "../../server/store.ts";
 import { startTestDatabase, type TestDatabase } from "./postgres.ts";
 
@@ -19,6 +21,10 @@ export interface TestApp {
   database: TestDatabase;
   /** The agent hub, also serving `/api/v1/agents/connect`. */
   hub: Hub;
+  /** The live output the hub publishes and execution streams read. */
+  live: LiveOutputBroker;
+  /** The metrics shared by the app and the hub. */
+  metrics: Metrics;
   /** Where the app is served on loopback, e.g. `http://127.0.0.1:41234`. */
   url: string;
   /** Log lines the app wrote, parsed. */
@@ -61,7 +67,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const store = createStore(sql);
   const events = createLocalEventBus();
   const config = parseConfig(env);
+  const live = createLiveOutputBroker();
+  const metrics = createMetrics({ store, logger });
   const hub = createHub({
+    live,
+    metrics,
     store,
     events,
     logger,
@@ -70,7 +80,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     heartbeatMs: config.heartbeatSeconds * 1000,
     heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
   });
-  const app = createApp({ config, store, events, logger, hub });
+  const app = createApp({ config, store, events, logger, hub, live, metrics });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const close = async () => {
     await hub.close();
@@ -85,6 +95,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     store,
     events,
     hub,
+    live,
+    metrics,
     url: `http://127.0.0.1:${server.addr.port}`,
     database,
     logs,
