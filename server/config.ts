@@ -19,6 +19,9 @@ const ConfigSchema = z.object({
   TASKSCHEDULER_HEARTBEAT_TIMEOUT_SECONDS: integer(2, 3600).default(30),
   TASKSCHEDULER_DB_POOL_SIZE: integer(1, 1000).default(10),
   TASKSCHEDULER_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  TASKSCHEDULER_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+  TASKSCHEDULER_RETENTION_PER_TASK_HOST: integer(1, 10_000_000).optional(),
+  TASKSCHEDULER_RETENTION_INTERVAL_SECONDS: integer(1, 86_400).default(60),
 });
 
 /** The server's resolved configuration. */
@@ -46,6 +49,12 @@ export interface Config {
   /** Connections in the database pool. */
   dbPoolSize: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Executions that finished longer ago than this many days are deleted; unset keeps all. */
+  retentionDays?: number;
+  /** Only the newest this many completed executions per task and host are kept; unset keeps all. */
+  retentionPerTaskHost?: number;
+  /** How often retention runs, in seconds. */
+  retentionIntervalSeconds: number;
 }
 
 /** A setting with a bad value; the message names the variable and the value. */
@@ -88,5 +97,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     heartbeatTimeoutSeconds: c.TASKSCHEDULER_HEARTBEAT_TIMEOUT_SECONDS,
     dbPoolSize: c.TASKSCHEDULER_DB_POOL_SIZE,
     logLevel: c.TASKSCHEDULER_LOG_LEVEL,
+    retentionDays: c.TASKSCHEDULER_RETENTION_DAYS,
+    retentionPerTaskHost: c.TASKSCHEDULER_RETENTION_PER_TASK_HOST,
+    retentionIntervalSeconds: c.TASKSCHEDULER_RETENTION_INTERVAL_SECONDS,
   };
 }

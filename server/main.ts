@@ -11,6 +11,9 @@ import { openDatabase } from "./db/database.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { createLocalEventBus } from "./events.ts";
 import { createHub } from "./hub.ts";
+import { createLiveOutputBroker } from "./live_output.ts";
+import { createMetrics } from "./metrics.ts";
+import { createRetention } from "./retention.ts";
 import { createStore } from "./store.ts";
 
 async function main(): Promise<void> {
@@ -32,7 +35,11 @@ async function main(): Promise<void> {
   await migrate(db.sql, await readMigrations(), logger);
   const store = createStore(db.sql);
   const events = createLocalEventBus();
+  const live = createLiveOutputBroker();
+  const metrics = createMetrics({ store, logger });
   const hub = createHub({
+    live,
+    metrics,
     store,
     events,
     logger,
@@ -41,7 +48,15 @@ async function main(): Promise<void> {
     heartbeatMs: config.heartbeatSeconds * 1000,
     heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
   });
-  const app = createApp({ config, store, events, logger, hub });
+  const app = createApp({ config, store, events, logger, hub, live, metrics });
+  const retention = createRetention({
+    store,
+    days: config.retentionDays,
+    perTaskHost: config.retentionPerTaskHost,
+    intervalMs: config.retentionIntervalSeconds * 1000,
+    logger,
+  });
+  retention.start();
 
   const server = Deno.serve({
     hostname: config.host,
@@ -53,6 +68,7 @@ async function main(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     logger.info("Shutting down", { signal });
+    await retention.stop();
     await hub.close();
     await server.shutdown();
     await events.close();
