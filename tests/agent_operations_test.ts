@@ -5,7 +5,7 @@ import { nextEvent, TEST_TUNING, withAgent } from "./helpers/agent_harness.ts";
 import { isProcessAlive, makeTask, processEnds } from "./helpers/agent_tasks.ts";
 
 /** Never fires on its own: runs only when asked. */
-const NEVER = "0 0 1 1 * 2099";
+const NEVER = "0 0 0 1 1 * 2099";
 
 Deno.test("createAgent() runs a task now when the server asks", async (t) => {
   const hub = await startFakeHub();
