@@ -196,3 +196,32 @@ export const ServerPageBody = z.strictObject({
 
 /** A JSON body described by `schema`. */
 export type Body<S extends z.ZodType> = z.input<S>;
+
+/** `POST /api/v1/tasks/create`. */
+export const TaskCreatedBody = z.strictObject({ command_id: uuid });
+
+/** `GET /api/v1/tasks/{task_id}/status` (and the answer to PUT). */
+export const TaskStatusResponseBody = z.strictObject({
+  status,
+  command: z.string(),
+  frequency: z.string(),
+  latest_complete_execution_timestamp: timestamp.nullable(),
+  stdout: z.string().nullable().describe("Only when status is TASK_COMPLETED_SUCCESS"),
+  stderr: z.string().nullable().describe("Only when status is TASK_COMPLETED_ERROR"),
+});
+
+/** `GET /healthz` and `GET /readyz`. */
+export const HealthBody = z.looseObject({ status: z.string() });
+
+/** The events of `GET /api/v1/executions/{execution_id}/stream`, one JSON object each. */
+export const StreamEventBody = z.union([
+  z.strictObject({ stream: z.enum(["stdout", "stderr"]), data: z.string() })
+    .describe("event: output, a slice of what the execution printed"),
+  z.strictObject({
+    execution_id: uuid,
+    status: executionStatus,
+    exit_code: z.number().int().nullable(),
+    error: z.string().nullable(),
+    finished_at: timestamp.nullable(),
+  }).describe("event: end, the final status; the stream closes after it"),
+]);

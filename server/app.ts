@@ -9,7 +9,10 @@ import { ApiError } from "./http_errors.ts";
 import type { Hub } from "./hub.ts";
 import { createLiveOutputBroker, type LiveOutputBroker } from "./live_output.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { apiOperations } from "./api_operations.ts";
+import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes/agents.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { operationRoutes } from "./routes/operations.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import type { Store } from "./store.ts";
@@ -69,7 +72,14 @@ export function createApp(deps: AppDeps): Hono {
   api.route("/tasks", taskRoutes({ store, events, limits: config, clock }));
   api.route("/", operationRoutes({ store, events, limits: config, clock, live }));
   if (deps.hub) api.route("/agents", agentRoutes(deps.hub));
+  const openApi = openApiDocument(apiOperations(config), {
+    title: "taskscheduler",
+    version: "1",
+    description: "Cron-scheduled shell commands on a fleet of hosts.",
+  });
+  api.get("/openapi.json", (c) => c.json(openApi));
   app.route("/api/v1", api);
+  app.route("/docs", docsRoutes());
   app.get("/metrics", async (c) => {
     c.header("Content-Type", metrics.registry.contentType);
     return c.body(await metrics.render());
