@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps): Hono {
       throw new ApiError(413, `Request body is larger than ${config.maxBodyBytes} bytes`);
     },
   }));
-  api.route("/tasks", taskRoutes({ store, events, limits: config, clock }));
+  api.route("/tasks", taskRoutes({ store, events, limits: config, clock, metrics }));
   api.route("/", operationRoutes({ store, events, limits: config, clock, live }));
   if (deps.hub) api.route("/agents", agentRoutes(deps.hub));
   const openApi = openApiDocument(apiOperations(config), {

@@ -86,6 +86,23 @@ Deno.test("GET /metrics", async (t) => {
     );
   });
 
+  await t.step("should count executions reported over HTTP too", async () => {
+    const id = await createTask(app);
+    const before = await scrape(app);
+    const report = {
+      server_id: "web-1",
+      stdout: "ok",
+      stderr: "",
+      execution_id: crypto.randomUUID(),
+    };
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await app.request("PUT", `/api/v1/tasks/${id}/status`, report)).status, 200);
+    }
+    const after = await scrape(app);
+    const name = 'taskscheduler_executions_total{status="TASK_COMPLETED_SUCCESS"}';
+    assert.equal((after.get(name) ?? 0) - (before.get(name) ?? 0), 1);
+  });
+
   await t.step("should time HTTP requests by route pattern and status code", async () => {
     const id = await createTask(app);
     await app.request("GET", `/api/v1/tasks/${id}/status`);

@@ -4,6 +4,7 @@ import { isUuid } from "../../shared/ids.ts";
 import { type CompletedStatus, TaskStatus } from "../../shared/task_status.ts";
 import type { EventBus } from "../events.ts";
 import { ApiError } from "../http_errors.ts";
+import type { Metrics } from "../metrics.ts";
 import { readJsonBody } from "../request_body.ts";
 import type { ReportedExecution, Store } from "../store.ts";
 import { type ReportStatusBody, type SchemaLimits, taskSchemas } from "../task_schemas.ts";
@@ -15,6 +16,8 @@ export interface TaskRoutesOptions {
   events: EventBus;
   limits: SchemaLimits;
   clock: { now(): Date };
+  /** Counts the executions reported over HTTP. */
+  metrics?: Pick<Metrics, "executionsStored">;
 }
 
 const INVALID = { status: TaskStatus.Invalid };
@@ -27,7 +30,8 @@ const INVALID = { status: TaskStatus.Invalid };
  * app.route("/api/v1/tasks", taskRoutes({ store, events, limits, clock }));
  * ```
  */
-export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions): Hono {
+export function taskRoutes(options: TaskRoutesOptions): Hono {
+  const { store, events, limits, clock, metrics } = options;
   const { CreateTaskBody, ReportStatusBody } = taskSchemas(limits);
   const app = new Hono();
 
@@ -73,6 +77,9 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
       throw new ApiError(409, "execution_id is already used by another task or host", {
         field: "execution_id",
       });
+    }
+    if (outcome === "inserted") {
+      metrics?.executionsStored([{ status: run.status, schedule_lag_ms: null }]);
     }
     const row = await store.taskStatus(taskId);
     if (!row) throw taskNotFound(taskId);
