@@ -4,7 +4,12 @@
  * @module
  */
 import { createLogger, type Logger } from "../shared/logger.ts";
-import { type HelloMessage, PROTOCOL_VERSION, type ServerMessage } from "../shared/protocol.ts";
+import {
+  type HelloMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type TaskSpec,
+} from "../shared/protocol.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
 import { createConnection } from "./connection.ts";
@@ -13,10 +18,11 @@ import { AgentEvents } from "./events.ts";
 import { createExecutions } from "./executions.ts";
 import { createLiveOutput } from "./live_output.ts";
 import { createRunner } from "./runner.ts";
-import { createScheduler } from "./scheduler.ts";
+import { createScheduler, type Trigger } from "./scheduler.ts";
 import { type Spawn, spawnProcessGroup } from "./spawn.ts";
 import { createSpool, spoolDirIn } from "./spool.ts";
 import { createTaskStore, taskFileIn } from "./task_store.ts";
+import { createTickClaims } from "./tick_claims.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 /** Timings that are fixed in production but worth shortening in tests. */
@@ -31,6 +37,8 @@ export interface AgentTuning {
   ackWaitMs?: number;
   /** How long live output waits to be batched. @default 200 */
   flushIntervalMs?: number;
+  /** How long a mode `one` tick waits for the server to grant it. @default 5000 */
+  claimTimeoutMs?: number;
 }
 
 /** What {@linkcode createAgent} needs. */
@@ -111,9 +119,14 @@ export function createAgent(options: AgentOptions): Agent {
     onFinished: (result) => events.emit("execution:finished", result),
     logger,
   });
+  const claims = createTickClaims({
+    send: (message) => connection.send(message),
+    timeoutMs: tuning.claimTimeoutMs,
+    logger,
+  });
   const scheduler = createScheduler({
     store: createTaskStore({ path: taskFileIn(config.stateDir), logger }),
-    onTick: (task, scheduledFor) => executions.run(task, scheduledFor),
+    onTick: run,
     onAnswer: (answer) => {
       connection.send(answer);
       events.emit(answer.type === "task.accepted" ? "task:accepted" : "task:rejected", answer);
@@ -138,6 +151,7 @@ export function createAgent(options: AgentOptions): Agent {
     },
     onClose: (info) => {
       delivery.disconnected();
+      claims.disconnected();
       events.emit("disconnected", info);
     },
     logger,
@@ -159,6 +173,20 @@ export function createAgent(options: AgentOptions): Agent {
     };
   }
 
+  /** Runs a tick, or a run asked for now; a mode `one` tick only once the server grants it. */
+  async function run(task: TaskSpec, scheduledFor: Date, trigger: Trigger): Promise<void> {
+    if (trigger === "schedule" && task.mode === "one") {
+      const outcome = await claims.claim(task.id, scheduledFor);
+      const claim = { task_id: task.id, scheduled_for: scheduledFor.toISOString(), outcome };
+      events.emit("tick:claimed", claim);
+      if (outcome !== "granted") {
+        logger.info("Not running a mode-one tick", claim);
+        return;
+      }
+    }
+    await executions.run(task, scheduledFor);
+  }
+
   async function handle(message: ServerMessage): Promise<void> {
     switch (message.type) {
       case "sync":
@@ -171,6 +199,20 @@ export function createAgent(options: AgentOptions): Agent {
         return await scheduler.remove(message.task_id);
       case "execution.ack":
         return await delivery.ack(message.execution_id);
+      case "tick.claimed":
+        return claims.answer(message);
+      case "task.run": {
+        const started = scheduler.runNow(message.task, clock.now());
+        logger.info("Asked to run a task now", { task_id: message.task.id, started });
+        events.emit("run:requested", { task_id: message.task.id, started });
+        return;
+      }
+      case "execution.kill": {
+        const found = executions.kill(message.execution_id, "Killed on request");
+        logger.info("Asked to kill an execution", { execution_id: message.execution_id, found });
+        events.emit("kill:requested", { execution_id: message.execution_id, found });
+        return;
+      }
       case "error":
         logger.warn("The server reported an error", { error: message.error });
         return;

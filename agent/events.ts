@@ -8,6 +8,7 @@ import type { ExecutionResult } from "../shared/protocol.ts";
 import type { CloseInfo } from "./connection.ts";
 import type { ExecutionStart } from "./runner.ts";
 import type { SkippedTick, TaskAnswer } from "./scheduler.ts";
+import type { ClaimOutcome } from "./tick_claims.ts";
 
 /** Every event an agent emits, with the `detail` it carries. */
 export interface AgentEventMap {
@@ -29,6 +30,12 @@ export interface AgentEventMap {
   acked: { execution_id: string };
   /** A tick came while the previous run of its task was still going. */
   "tick:skipped": SkippedTick;
+  /** The server answered (or could not answer) a claim on a tick of a mode `one` task. */
+  "tick:claimed": { task_id: string; scheduled_for: string; outcome: ClaimOutcome };
+  /** The server asked to run a task now; `started` is false when a run of it was going. */
+  "run:requested": { task_id: string; started: boolean };
+  /** The server asked to kill an execution; `found` tells whether it was running here. */
+  "kill:requested": { execution_id: string; found: boolean };
   /** The agent finished shutting down. */
   stopped: Record<string, never>;
 }

@@ -29,6 +29,11 @@ export interface Executions {
   /** The executions whose result is not spooled yet, as `hello` reports them. */
   running(): ExecutionRef[];
   /**
+   * Stops a running execution (SIGTERM to its process group, SIGKILL after the grace) with
+   * `reason` as its error; tells whether it was running here.
+   */
+  kill(executionId: string, reason: string): boolean;
+  /**
    * Waits up to `graceMs` for the running executions, stops those still going with
    * `reason`, and resolves once every result is spooled.
    */
@@ -87,6 +92,11 @@ export function createExecutions(options: ExecutionsOptions): Executions {
         execution_id: execution.executionId,
         task_id: execution.taskId,
       }));
+    },
+    kill(executionId, reason) {
+      const entry = inFlight.get(executionId);
+      entry?.execution.terminate(reason);
+      return entry !== undefined;
     },
     async drain(graceMs, reason) {
       if (inFlight.size === 0) return;

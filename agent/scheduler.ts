@@ -12,12 +12,16 @@ import type { TaskStore } from "./task_store.ts";
 /** The agent's verdict on one task revision. */
 export type TaskAnswer = Extract<AgentMessage, { type: "task.accepted" | "task.rejected" }>;
 
-/** A tick that came while the previous run of the same task was still going. */
+/** What started a run: a tick of the schedule, or a request to run the task now. */
+export type Trigger = "schedule" | "manual";
+
+/** A tick (or a run asked for now) that came while the previous run of the task was going. */
 export interface SkippedTick {
   task_id: string;
   scheduled_for: string;
   /** Ticks of this task skipped so far, this one included. */
   skipped: number;
+  trigger: Trigger;
 }
 
 /** Options for {@linkcode createScheduler}. */
@@ -25,7 +29,7 @@ export interface SchedulerOptions {
   /** Where the task set is persisted. */
   store: TaskStore;
   /** Starts an execution for a tick; the promise settles when that execution is over. */
-  onTick: (task: TaskSpec, scheduledFor: Date) => Promise<unknown>;
+  onTick: (task: TaskSpec, scheduledFor: Date, trigger: Trigger) => Promise<unknown>;
   /** Receives `task.accepted` / `task.rejected` for every task the server sends. */
   onAnswer?: (answer: TaskAnswer) => void;
   /** Told about every skipped tick. */
@@ -50,6 +54,11 @@ export interface Scheduler {
   upsert(task: TaskSpec): Promise<void>;
   /** Stops and forgets one task. */
   remove(taskId: string): Promise<void>;
+  /**
+   * Runs `task` once now, outside its schedule (it need not be scheduled here), unless a run
+   * of it is still going: then the request is skipped like a tick. Tells whether it started.
+   */
+  runNow(task: TaskSpec, at: Date): boolean;
   /** Stops every job for good; running executions are left alone. */
   stop(): void;
   /** The tasks that have a job, by task id. */
@@ -88,28 +97,34 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const skipped = new Map<string, number>();
   let stopped = false;
 
-  function tick(task: TaskSpec, scheduledFor: Date): void {
-    if (stopped) return;
+  function tick(task: TaskSpec, scheduledFor: Date, trigger: Trigger = "schedule"): boolean {
+    if (stopped) return false;
     if (running.has(task.id)) {
       const count = (skipped.get(task.id) ?? 0) + 1;
       skipped.set(task.id, count);
-      const skip = { task_id: task.id, scheduled_for: scheduledFor.toISOString(), skipped: count };
+      const skip = {
+        task_id: task.id,
+        scheduled_for: scheduledFor.toISOString(),
+        skipped: count,
+        trigger,
+      };
       logger.info("Skipped a tick: the previous run is still going", skip);
       onSkip?.(skip);
-      return;
+      return false;
     }
     const run = Promise.resolve()
-      .then(() => onTick(task, scheduledFor))
+      .then(() => onTick(task, scheduledFor, trigger))
       .catch((err) => logger.error("Tick failed", { task_id: task.id, error: String(err) }))
       .finally(() => {
         if (running.get(task.id) === run) running.delete(task.id);
       });
     running.set(task.id, run);
+    return true;
   }
 
   function put(task: TaskSpec, answer: boolean): void {
     entries.get(task.id)?.job?.stop();
-    const entry = install(task, tick);
+    const entry = install(task, (task, at) => void tick(task, at));
     entries.set(task.id, entry);
     if (entry.rejection !== null) {
       logger.warn("Task rejected", { task_id: task.id, reason: entry.rejection });
@@ -175,6 +190,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       logger.info("Task deleted", { task_id: taskId });
       await persist();
     },
+    runNow: (task, at) => tick(task, at, "manual"),
     stop() {
       stopped = true;
       for (const entry of entries.values()) entry.job?.stop();

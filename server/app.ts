@@ -9,8 +9,14 @@ import type { EventBus } from "./events.ts";
 import { ApiError } from "./http_errors.ts";
 import type { Hub } from "./hub.ts";
 import { createFailureLimiter } from "./rate_limit.ts";
-import { agentRoutes } from "./routes/agents.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { createLiveOutputBroker, type LiveOutputBroker } from "./live_output.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { apiOperations } from "./api_operations.ts";
+import { openApiDocument } from "./openapi.ts";
+import { agentRoutes } from "./routes/agents.ts";
+import { docsRoutes } from "./routes/docs.ts";
+import { operationRoutes } from "./routes/operations.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { securityHeaders } from "./security_headers.ts";
@@ -30,6 +36,10 @@ export interface AppDeps {
   hub?: Hub;
   /** The caller's address for the audit log and the rate limit. @default the peer address */
   clientAddress?: (c: Context) => string;
+  /** Live output the hub publishes, for the execution streams. @default a broker of its own */
+  live?: LiveOutputBroker;
+  /** Shared with the hub, rendered at `/metrics`. @default metrics of its own */
+  metrics?: Metrics;
 }
 
 /**
@@ -44,11 +54,13 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Hono {
   const { config, store, events, logger, clock = { now: () => new Date() } } = deps;
+  const { live = createLiveOutputBroker(), metrics = createMetrics({ store, logger }) } = deps;
   const app = new Hono();
 
   app.use(securityHeaders());
   app.use(requestId());
   app.use(accessLog(logger));
+  app.use(metrics.http);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
@@ -76,11 +88,23 @@ export function createApp(deps: AppDeps): Hono {
       throw new ApiError(413, `Request body is larger than ${config.maxBodyBytes} bytes`);
     },
   }));
-  api.route("/tasks", taskRoutes({ store, events, limits: config, clock }));
+  api.route("/tasks", taskRoutes({ store, events, limits: config, clock, metrics }));
   api.route("/tokens", tokenRoutes({ store, hub: deps.hub }));
   api.route("/audit", auditRoutes({ store }));
+  api.route("/", operationRoutes({ store, events, limits: config, clock, live }));
   if (deps.hub) api.route("/agents", agentRoutes(deps.hub));
+  const openApi = openApiDocument(apiOperations(config), {
+    title: "taskscheduler",
+    version: "1",
+    description: "Cron-scheduled shell commands on a fleet of hosts.",
+  });
+  api.get("/openapi.json", (c) => c.json(openApi));
   app.route("/api/v1", api);
+  app.route("/docs", docsRoutes());
+  app.get("/metrics", async (c) => {
+    c.header("Content-Type", metrics.registry.contentType);
+    return c.body(await metrics.render());
+  });
 
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -27,6 +27,9 @@ const ConfigSchema = z.object({
   TASKSCHEDULER_AUTH_FAILURE_LIMIT: integer(1, 100_000).default(10),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
+  TASKSCHEDULER_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+  TASKSCHEDULER_RETENTION_PER_TASK_HOST: integer(1, 10_000_000).optional(),
+  TASKSCHEDULER_RETENTION_INTERVAL_SECONDS: integer(1, 86_400).default(60),
 }).superRefine((c, ctx) => {
   if (Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE)) return;
   const [given, missing] = c.TLS_CERT_FILE
@@ -70,6 +73,12 @@ export interface Config {
   /** PEM certificate chain and key files; both set means HTTPS and WSS. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Executions that finished longer ago than this many days are deleted; unset keeps all. */
+  retentionDays?: number;
+  /** Only the newest this many completed executions per task and host are kept; unset keeps all. */
+  retentionPerTaskHost?: number;
+  /** How often retention runs, in seconds. */
+  retentionIntervalSeconds: number;
 }
 
 /** A setting with a bad value; the message names the variable and the value. */
@@ -119,5 +128,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     authFailureLimit: c.TASKSCHEDULER_AUTH_FAILURE_LIMIT,
     tlsCertFile: c.TLS_CERT_FILE,
     tlsKeyFile: c.TLS_KEY_FILE,
+    retentionDays: c.TASKSCHEDULER_RETENTION_DAYS,
+    retentionPerTaskHost: c.TASKSCHEDULER_RETENTION_PER_TASK_HOST,
+    retentionIntervalSeconds: c.TASKSCHEDULER_RETENTION_INTERVAL_SECONDS,
   };
 }

@@ -1,7 +1,13 @@
-/** A change other parts of the server (and other instances) must hear about. */
+/**
+ * A change other parts of the server (and other instances) must hear about: a task changed
+ * (created, patched, paused, resumed, retargeted) or was deleted, a task must run now on some
+ * hosts, or an execution must be killed on its host. The hub holding a host's connection acts.
+ */
 export type TaskEvent =
   | { type: "task.changed"; task_id: string }
-  | { type: "task.deleted"; task_id: string };
+  | { type: "task.deleted"; task_id: string }
+  | { type: "task.run"; task_id: string; server_ids: string[] }
+  | { type: "execution.kill"; execution_id: string; server_id: string };
 
 /** Publishes task events to every subscriber, possibly across server instances. */
 export interface EventBus {

@@ -16,10 +16,14 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
   type TaskSpec,
+  type TickClaimMessage,
 } from "../shared/protocol.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { EventBus, TaskEvent } from "./events.ts";
-import type { Store } from "./store.ts";
+import type { EventBus } from "./events.ts";
+import { createHubPushes } from "./hub_pushes.ts";
+import type { LiveOutputBroker } from "./live_output.ts";
+import type { Metrics } from "./metrics.ts";
+import { resultStatus, type Store } from "./store.ts";
 
 /** The part of a WebSocket the hub uses. */
 export interface AgentSocket {
@@ -41,6 +45,10 @@ export interface HubOptions {
   /** A connection silent for this long is closed. @default 30_000 */
   heartbeatTimeoutMs?: number;
   clock?: { now(): number };
+  /** Where live output goes for `/api/v1/executions/{id}/stream`. */
+  live?: LiveOutputBroker;
+  /** Counts messages and stored results. */
+  metrics?: Metrics;
 }
 
 /** The credentials a connection was opened with. */
@@ -56,6 +64,8 @@ interface Connection {
   socket: AgentSocket;
   identity: ConnectionIdentity;
   serverId?: string;
+  /** The tasks this host was last sent, so it is told when one goes away. */
+  tasks: Set<string>;
   lastSeen: number;
   lastPing: number;
   /** Messages are handled one after another, in the order they arrived. */
@@ -93,12 +103,13 @@ export function createHub(options: HubOptions): Hub {
   const send = (connection: Connection, message: ServerMessage) => {
     try {
       connection.socket.send(JSON.stringify(message));
+      options.metrics?.wsMessage("out", message.type);
     } catch (err) {
       logger.debug("Send failed", { server_id: connection.serverId, error: String(err) });
     }
   };
 
-  const handlers = createHandlers({ store, logger, send, register, instanceId });
+  const handlers = createHandlers({ ...options, send, register });
 
   function register(connection: Connection, hello: HelloMessage) {
     const previous = byHost.get(hello.server_id);
@@ -110,22 +121,9 @@ export function createHub(options: HubOptions): Hub {
     byHost.set(hello.server_id, connection);
   }
 
-  async function pushTaskEvent(event: TaskEvent) {
-    if (byHost.size === 0) return;
-    if (event.type === "task.deleted") {
-      for (const c of byHost.values()) send(c, { type: "task.delete", task_id: event.task_id });
-      return;
-    }
-    const task = await store.taskSpec(event.task_id);
-    if (!task) return;
-    await Promise.all([...byHost.entries()].map(async ([serverId, c]) => {
-      await store.recordTasksSent(serverId, [task]);
-      send(c, { type: "task.upsert", task });
-    }));
-  }
-
+  const pushes = createHubPushes({ store, logger, hosts: byHost, send });
   const unsubscribe = events.subscribe((event) => {
-    pushTaskEvent(event).catch((err) =>
+    pushes.handle(event).catch((err) =>
       logger.error("Pushing a task change failed", { ...event, error: String(err) })
     );
   });
@@ -167,6 +165,7 @@ export function createHub(options: HubOptions): Hub {
       const connection: Connection = {
         socket,
         identity,
+        tasks: new Set(),
         lastSeen: now,
         lastPing: now,
         queue: Promise.resolve(),
@@ -193,8 +192,10 @@ export function createHub(options: HubOptions): Hub {
         send(connection, { type: "error", error: parsed.error });
         return;
       }
+      options.metrics?.wsMessage("in", parsed.message.type);
+      const arrived = performance.now();
       connection.queue = connection.queue
-        .then(() => handlers.handle(connection, parsed.message))
+        .then(() => handlers.handle(connection, parsed.message, arrived))
         .catch((err) => {
           logger.error("Handling an agent message failed", {
             server_id: connection.serverId,
@@ -241,16 +242,15 @@ function clip(serverId: string): string {
   return serverId.length > 32 ? serverId.slice(0, 31) + "…" : serverId;
 }
 
-interface HandlerDeps {
-  store: Store;
-  logger: Logger;
-  instanceId: string;
+interface HandlerDeps extends HubOptions {
   send: (connection: Connection, message: ServerMessage) => void;
   register: (connection: Connection, hello: HelloMessage) => void;
 }
 
 /** What the hub does with each kind of agent message. */
-function createHandlers({ store, logger, instanceId, send, register }: HandlerDeps) {
+function createHandlers(deps: HandlerDeps) {
+  const { store, logger, instanceId, send, register, live, metrics } = deps;
+
   async function hello(connection: Connection, message: HelloMessage) {
     if (message.protocol !== PROTOCOL_VERSION) {
       logger.warn("Agent speaks another protocol version", {
@@ -282,8 +282,10 @@ function createHandlers({ store, logger, instanceId, send, register }: HandlerDe
       message.running.map((r) => r.execution_id),
       "The host restarted or lost this execution before reporting its result",
     );
+    await store.forgetUntargetedTasks(message.server_id);
     const tasks: TaskSpec[] = await store.tasksForServer(message.server_id);
     await store.recordTasksSent(message.server_id, tasks);
+    connection.tasks = new Set(tasks.map((task) => task.id));
     send(connection, { type: "sync", tasks });
     logger.info("Agent connected", {
       server_id: message.server_id,
@@ -293,13 +295,35 @@ function createHandlers({ store, logger, instanceId, send, register }: HandlerDe
     });
   }
 
-  async function finished(connection: Connection, serverId: string, result: ExecutionResult) {
-    await store.recordExecutionsFinished(serverId, [result]);
+  async function finished(
+    connection: Connection,
+    serverId: string,
+    result: ExecutionResult,
+    arrived: number,
+  ) {
+    const stored = await store.recordExecutionsFinished(serverId, [result]);
     send(connection, { type: "execution.ack", execution_id: result.execution_id });
+    if (stored.length === 0) return;
+    const status = resultStatus(result);
+    metrics?.resultIngested((performance.now() - arrived) / 1000);
+    metrics?.executionsStored([{ status, schedule_lag_ms: result.schedule_lag_ms }]);
+    live?.finish({
+      execution_id: result.execution_id,
+      status,
+      exit_code: result.exit_code,
+      error: result.error,
+      finished_at: result.finished_at,
+    });
+  }
+
+  async function claim(connection: Connection, serverId: string, claim: TickClaimMessage) {
+    const { task_id, scheduled_for } = claim;
+    const granted = await store.claimTick(task_id, new Date(scheduled_for), serverId);
+    send(connection, { type: "tick.claimed", task_id, scheduled_for, granted });
   }
 
   return {
-    async handle(connection: Connection, message: AgentMessage): Promise<void> {
+    async handle(connection: Connection, message: AgentMessage, arrived: number): Promise<void> {
       if (message.type === "hello") return await hello(connection, message);
       const serverId = connection.serverId;
       if (!serverId) {
@@ -320,9 +344,12 @@ function createHandlers({ store, logger, instanceId, send, register }: HandlerDe
           return await store.recordExecutionStarted(serverId, message);
         case "execution.finished": {
           const { type: _, ...result } = message;
-          return await finished(connection, serverId, result);
+          return await finished(connection, serverId, result, arrived);
         }
         case "execution.output":
+          return live?.publish(message.execution_id, message.chunks);
+        case "tick.claim":
+          return await claim(connection, serverId, message);
         case "pong":
           return;
       }

@@ -13,6 +13,9 @@ import { createLocalEventBus } from "./events.ts";
 import { ensureAdminToken } from "./first_admin_token.ts";
 import { createHub } from "./hub.ts";
 import { startRevocationSweep } from "./revocation_sweep.ts";
+import { createLiveOutputBroker } from "./live_output.ts";
+import { createMetrics } from "./metrics.ts";
+import { createRetention } from "./retention.ts";
 import { createStore } from "./store.ts";
 import { isLoopback, readTlsFiles } from "./tls.ts";
 
@@ -37,7 +40,11 @@ async function main(): Promise<void> {
   const store = createStore(db.sql);
   await ensureAdminToken({ store, apiToken: config.apiToken, dataDir: config.dataDir, logger });
   const events = createLocalEventBus();
+  const live = createLiveOutputBroker();
+  const metrics = createMetrics({ store, logger });
   const hub = createHub({
+    live,
+    metrics,
     store,
     events,
     logger,
@@ -52,7 +59,15 @@ async function main(): Promise<void> {
     logger,
     intervalMs: config.heartbeatSeconds * 1000,
   });
-  const app = createApp({ config, store, events, logger, hub });
+  const app = createApp({ config, store, events, logger, hub, live, metrics });
+  const retention = createRetention({
+    store,
+    days: config.retentionDays,
+    perTaskHost: config.retentionPerTaskHost,
+    intervalMs: config.retentionIntervalSeconds * 1000,
+    logger,
+  });
+  retention.start();
 
   if (!tls && !isLoopback(config.host)) {
     logger.warn("Serving beyond loopback without TLS: tokens travel in clear", {
@@ -72,6 +87,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     logger.info("Shutting down", { signal });
     sweep.stop();
+    await retention.stop();
     await hub.close();
     await server.shutdown();
     await events.close();

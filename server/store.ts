@@ -8,6 +8,8 @@ import type { CompletedStatus, TaskStatus } from "../shared/task_status.ts";
 import type { ExecutionResult, HelloMessage, TaskSpec } from "../shared/protocol.ts";
 import type { Sql } from "./db/database.ts";
 import type { Role } from "./tokens.ts";
+import { operationQueries } from "./store/operations.ts";
+import type { TaskMode, TaskTargets } from "./store/tasks.ts";
 
 /** A new task as validated by the API. */
 export interface NewTask {
@@ -16,6 +18,8 @@ export interface NewTask {
   frequency: string;
   timezone: string;
   timeout_seconds: number | null;
+  targets: TaskTargets;
+  mode: TaskMode;
 }
 
 /** What GET status needs about a task, gathered in one query. */
@@ -133,10 +137,10 @@ function storeQueries(sql: Sql) {
     /** Stores a new task; its revision starts at 1. */
     async createTask(task: NewTask): Promise<TaskSpec> {
       const [row] = await sql<TaskSpec[]>`
-        insert into tasks (id, command, frequency, timezone, timeout_seconds)
+        insert into tasks (id, command, frequency, timezone, timeout_seconds, targets, mode)
         values (${task.id}, ${task.command}, ${task.frequency}, ${task.timezone},
-                ${task.timeout_seconds})
-        returning id, command, frequency, timezone, timeout_seconds, revision::int`;
+                ${task.timeout_seconds}, ${sql.json(task.targets)}, ${task.mode})
+        returning id, command, frequency, timezone, timeout_seconds, revision::int, mode`;
       return row;
     },
 
@@ -231,19 +235,15 @@ function storeQueries(sql: Sql) {
       return rows.length;
     },
 
-    /** The tasks a host must run. */
-    async tasksForServer(_serverId: string): Promise<TaskSpec[]> {
+    /** The tasks a host must run: active ones whose targets select it. */
+    async tasksForServer(serverId: string): Promise<TaskSpec[]> {
       return await sql<TaskSpec[]>`
-        select id, command, frequency, timezone, timeout_seconds, revision::int
-          from tasks order by created_at`;
-    },
-
-    /** One task as agents see it, or undefined when it is gone. */
-    async taskSpec(taskId: string): Promise<TaskSpec | undefined> {
-      const [row] = await sql<TaskSpec[]>`
-        select id, command, frequency, timezone, timeout_seconds, revision::int
-          from tasks where id = ${taskId}`;
-      return row;
+        select t.id, t.command, t.frequency, t.timezone, t.timeout_seconds,
+               t.revision::int, t.mode
+          from tasks t join servers s on s.id = ${serverId}
+         where t.deleted_at is null and not t.paused
+           and task_targets_host(t.targets, s.id, s.labels)
+         order by t.created_at`;
     },
 
     /** Notes that these task revisions were pushed to a host (one statement for all). */
@@ -292,11 +292,12 @@ function storeQueries(sql: Sql) {
     /**
      * Stores finished executions of one host in one statement, idempotent on the execution
      * id: a result replaces a row only while that row is still running or was abandoned.
+     * Returns the ids of the results stored now (not those stored before).
      */
     async recordExecutionsFinished(serverId: string, results: ExecutionResult[]) {
-      if (results.length === 0) return;
+      if (results.length === 0) return [];
       const rows = results.map((r) => ({ ...r, server_id: serverId, status: resultStatus(r) }));
-      await sql`
+      const stored = await sql`
         insert into executions (id, task_id, server_id, status, scheduled_for, started_at,
                                 finished_at, exit_code, error, stdout, stderr,
                                 stdout_dropped_bytes, stderr_dropped_bytes, schedule_lag_ms)
@@ -320,7 +321,9 @@ function storeQueries(sql: Sql) {
               schedule_lag_ms = excluded.schedule_lag_ms, abandoned = false,
               received_at = now()
           where executions.server_id = excluded.server_id
-            and (executions.status = 'TASK_EXECUTING' or executions.abandoned)`;
+            and (executions.status = 'TASK_EXECUTING' or executions.abandoned)
+        returning id`;
+      return stored.map((row) => row.id as string);
     },
 
     // Tokens and audit
@@ -460,6 +463,8 @@ function storeQueries(sql: Sql) {
          order by id desc
          limit ${query.limit}`;
     },
+    // Operations
+    ...operationQueries(sql),
   };
 }
 

@@ -16,6 +16,24 @@ const noNul = (s: string) => !s.includes("\0");
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /**
+ * Which hosts run a task: those whose `server_id` is listed and whose labels include every
+ * label given. Without targets a task runs on every host.
+ */
+export const TaskTargets = z.strictObject({
+  server_ids: z.array(
+    z.string().regex(
+      SERVER_ID_PATTERN,
+      "server_ids must be 1-128 letters, digits, '.', '_' or '-'",
+    ),
+  ).min(1, "server_ids must not be empty: leave it out to select every host").max(1000)
+    .optional(),
+  labels: z.record(z.string().min(1).max(63), z.string().max(255)).optional(),
+});
+
+/** `all`: every targeted host runs each tick; `one`: exactly one connected host does. */
+export const TaskMode = z.enum(["all", "one"]);
+
+/**
  * The request bodies of the task routes, built for the configured limits.
  *
  * @example
@@ -43,7 +61,12 @@ export function taskSchemas(limits: SchemaLimits) {
     frequency: z.string().max(256),
     timezone: z.string().max(64).optional(),
     timeout_seconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).nullable().optional(),
+    targets: TaskTargets.nullable().optional(),
+    mode: TaskMode.optional(),
   });
+
+  /** A PATCH: any field of a task; `null` clears `timeout_seconds` or `targets`. */
+  const UpdateTaskBody = CreateTaskBody.partial();
 
   const ReportStatusBody = z.object({
     server_id: z.string().regex(
@@ -59,10 +82,12 @@ export function taskSchemas(limits: SchemaLimits) {
     finished_at: z.iso.datetime({ offset: true }).optional(),
   });
 
-  return { CreateTaskBody, ReportStatusBody };
+  return { CreateTaskBody, UpdateTaskBody, ReportStatusBody };
 }
 
 /** A validated create body. */
 export type CreateTaskBody = z.infer<ReturnType<typeof taskSchemas>["CreateTaskBody"]>;
+/** A validated PATCH body. */
+export type UpdateTaskBody = z.infer<ReturnType<typeof taskSchemas>["UpdateTaskBody"]>;
 /** A validated status report body. */
 export type ReportStatusBody = z.infer<ReturnType<typeof taskSchemas>["ReportStatusBody"]>;

@@ -33,6 +33,11 @@ export const TaskSpec = z.strictObject({
   timeout_seconds: z.number().int().positive().nullable(),
   /** Grows with every change of the task; lets an agent ignore stale updates. */
   revision: z.number().int().nonnegative(),
+  /**
+   * `one`: the agent asks the server (`tick.claim`) before each tick and runs it only when
+   * granted, so exactly one host runs it; absent or `all`: every host runs every tick.
+   */
+  mode: z.enum(["all", "one"]).optional(),
 });
 /** A task as the server pushes it to agents. */
 export type TaskSpec = z.infer<typeof TaskSpec>;
@@ -110,6 +115,13 @@ const ExecutionFinished = ExecutionResult.extend({ type: z.literal("execution.fi
 
 const Pong = z.strictObject({ type: z.literal("pong"), nonce: z.string() });
 
+/** Asks to run the tick `scheduled_for` of a mode `one` task; answered by `tick.claimed`. */
+const TickClaim = z.strictObject({
+  type: z.literal("tick.claim"),
+  task_id: uuid,
+  scheduled_for: timestamp,
+});
+
 /** Every message an agent may send. */
 export const AgentMessage = z.discriminatedUnion("type", [
   Hello,
@@ -119,11 +131,14 @@ export const AgentMessage = z.discriminatedUnion("type", [
   ExecutionOutput,
   ExecutionFinished,
   Pong,
+  TickClaim,
 ]);
 /** A message from an agent to the server. */
 export type AgentMessage = z.infer<typeof AgentMessage>;
 /** The `hello` an agent opens every connection with. */
 export type HelloMessage = z.infer<typeof Hello>;
+/** An agent's request to run one tick of a mode `one` task. */
+export type TickClaimMessage = z.infer<typeof TickClaim>;
 
 const Sync = z.strictObject({ type: z.literal("sync"), tasks: z.array(TaskSpec) });
 const TaskUpsert = z.strictObject({ type: z.literal("task.upsert"), task: TaskSpec });
@@ -131,6 +146,17 @@ const TaskDelete = z.strictObject({ type: z.literal("task.delete"), task_id: uui
 const ExecutionAck = z.strictObject({ type: z.literal("execution.ack"), execution_id: uuid });
 const Ping = z.strictObject({ type: z.literal("ping"), nonce: z.string() });
 const ErrorMessage = z.strictObject({ type: z.literal("error"), error: z.string() });
+/** Run this task once now, outside its schedule (it need not be scheduled on the host). */
+const TaskRun = z.strictObject({ type: z.literal("task.run"), task: TaskSpec });
+/** Stop this running execution: SIGTERM to its process group, SIGKILL after the grace. */
+const ExecutionKill = z.strictObject({ type: z.literal("execution.kill"), execution_id: uuid });
+/** The answer to `tick.claim`: run the tick only when `granted`. */
+const TickClaimed = z.strictObject({
+  type: z.literal("tick.claimed"),
+  task_id: uuid,
+  scheduled_for: timestamp,
+  granted: z.boolean(),
+});
 
 /** Every message the server may send. */
 export const ServerMessage = z.discriminatedUnion("type", [
@@ -140,6 +166,9 @@ export const ServerMessage = z.discriminatedUnion("type", [
   ExecutionAck,
   Ping,
   ErrorMessage,
+  TaskRun,
+  ExecutionKill,
+  TickClaimed,
 ]);
 /** A message from the server to an agent. */
 export type ServerMessage = z.infer<typeof ServerMessage>;

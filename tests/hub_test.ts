@@ -47,6 +47,7 @@ Deno.test("the agent hub", async (t) => {
       timezone: "UTC",
       timeout_seconds: null,
       revision: 1,
+      mode: "all",
     });
     const [host] = await app.sql`
       select hostname, labels, connected_to from servers where id = 'host-a'`;

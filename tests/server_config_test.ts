@@ -26,6 +26,19 @@ Deno.test("parseConfig()", async (t) => {
     assert.equal(config.dataDir, "/var/lib/ts");
   });
 
+  await t.step("should keep all history unless a retention limit is set", () => {
+    const config = parseConfig({});
+    assert.equal(config.retentionDays, undefined);
+    assert.equal(config.retentionPerTaskHost, undefined);
+    assert.equal(config.retentionIntervalSeconds, 60);
+    const limited = parseConfig({
+      TASKSCHEDULER_RETENTION_DAYS: "30",
+      TASKSCHEDULER_RETENTION_PER_TASK_HOST: "100",
+    });
+    assert.equal(limited.retentionDays, 30);
+    assert.equal(limited.retentionPerTaskHost, 100);
+  });
+
   await t.step("should treat an empty variable as unset", () => {
     assert.equal(parseConfig({ PORT: "" }).port, 8080);
   });
@@ -43,6 +56,14 @@ Deno.test("parseConfig()", async (t) => {
       ],
       [{ TLS_CERT_FILE: "cert.pem" }, "Invalid value for TLS_KEY_FILE: unset (required when"],
       [{ TLS_KEY_FILE: "key.pem" }, "Invalid value for TLS_CERT_FILE: unset (required when"],
+      [
+        { TASKSCHEDULER_RETENTION_DAYS: "0" },
+        'Invalid value for TASKSCHEDULER_RETENTION_DAYS: "0"',
+      ],
+      [
+        { TASKSCHEDULER_RETENTION_PER_TASK_HOST: "1.5" },
+        'Invalid value for TASKSCHEDULER_RETENTION_PER_TASK_HOST: "1.5"',
+      ],
     ];
     for (const [env, message] of cases) {
       assert.throws(() => parseConfig(env), (err: Error) => {

@@ -6,6 +6,7 @@ import { isUuid } from "../../shared/ids.ts";
 import { type CompletedStatus, TaskStatus } from "../../shared/task_status.ts";
 import type { EventBus } from "../events.ts";
 import { ApiError } from "../http_errors.ts";
+import type { Metrics } from "../metrics.ts";
 import { readJsonBody } from "../request_body.ts";
 import type { ReportedExecution, Store } from "../store.ts";
 import { type ReportStatusBody, type SchemaLimits, taskSchemas } from "../task_schemas.ts";
@@ -17,6 +18,8 @@ export interface TaskRoutesOptions {
   events: EventBus;
   limits: SchemaLimits;
   clock: { now(): Date };
+  /** Counts the executions reported over HTTP. */
+  metrics?: Pick<Metrics, "executionsStored">;
 }
 
 const INVALID = { status: TaskStatus.Invalid };
@@ -29,7 +32,8 @@ const INVALID = { status: TaskStatus.Invalid };
  * app.route("/api/v1/tasks", taskRoutes({ store, events, limits, clock }));
  * ```
  */
-export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions): Hono {
+export function taskRoutes(options: TaskRoutesOptions): Hono {
+  const { store, events, limits, clock, metrics } = options;
   const { CreateTaskBody, ReportStatusBody } = taskSchemas(limits);
   const app = new Hono();
 
@@ -48,12 +52,21 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
         frequency: body.frequency,
         timezone,
         timeout_seconds: body.timeout_seconds ?? null,
+        targets: body.targets ?? {},
+        mode: body.mode ?? "all",
       });
       const { command, frequency, timeout_seconds } = task;
       await tx.recordAudit(auditEntry(c, {
         action: "task.create",
         target_id: task.id,
-        details: { command, frequency, timezone, timeout_seconds },
+        details: {
+          command,
+          frequency,
+          timezone,
+          timeout_seconds,
+          mode: body.mode ?? "all",
+          targets: JSON.stringify(body.targets ?? {}),
+        },
       }));
       return task;
     });
@@ -83,6 +96,9 @@ export function taskRoutes({ store, events, limits, clock }: TaskRoutesOptions):
       throw new ApiError(409, "execution_id is already used by another task or host", {
         field: "execution_id",
       });
+    }
+    if (outcome === "inserted") {
+      metrics?.executionsStored([{ status: run.status, schedule_lag_ms: null }]);
     }
     // An agent reads back only what its own host reported.
     const row = c.get("principal").role === "agent"

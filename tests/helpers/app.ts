@@ -7,6 +7,8 @@ import type { Sql } from "../../server/db/database.ts";
 import { migrate, readMigrations } from "../../server/db/migrate.ts";
 import { createLocalEventBus, type EventBus } from "../../server/events.ts";
 import { createHub, type Hub } from "../../server/hub.ts";
+import { createLiveOutputBroker, type LiveOutputBroker } from "../../server/live_output.ts";
+import { createMetrics, type Metrics } from "../../server/metrics.ts";
 import { createStore, type Store } from "../../server/store.ts";
 import { generateToken, hashToken, type Role } from "../../server/tokens.ts";
 import { startTestDatabase, type TestDatabase } from "./postgres.ts";
@@ -46,6 +48,10 @@ export interface TestApp extends Requester {
   database: TestDatabase;
   /** The agent hub, also serving `/api/v1/agents/connect`. */
   hub: Hub;
+  /** The live output the hub publishes and execution streams read. */
+  live: LiveOutputBroker;
+  /** The metrics shared by the app and the hub. */
+  metrics: Metrics;
   /** Where the app is served on loopback, e.g. `http://127.0.0.1:41234`. */
   url: string;
   /** Log lines the app wrote, parsed. */
@@ -100,7 +106,11 @@ export async function startTestApp(
   const store = createStore(sql);
   const events = createLocalEventBus();
   const config = parseConfig(env);
+  const live = createLiveOutputBroker();
+  const metrics = createMetrics({ store, logger });
   const hub = createHub({
+    live,
+    metrics,
     store,
     events,
     logger,
@@ -109,7 +119,7 @@ export async function startTestApp(
     heartbeatMs: config.heartbeatSeconds * 1000,
     heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
   });
-  const app = createApp({ config, store, events, logger, hub, ...options });
+  const app = createApp({ config, store, events, logger, hub, live, metrics, ...options });
   const createToken: TestApp["createToken"] = async (role, { name, serverId } = {}) => {
     const token = generateToken();
     const { id } = await store.insertToken({
@@ -152,6 +162,8 @@ export async function startTestApp(
     store,
     events,
     hub,
+    live,
+    metrics,
     url: `http://127.0.0.1:${server.addr.port}`,
     database,
     logs,
