@@ -7,6 +7,9 @@
  */
 import { z } from "zod";
 import {
+  AuditPageBody,
+  AuditQuery,
+  CreateTokenBody,
   ErrorBody,
   ExecutionBody,
   ExecutionIdParams,
@@ -26,6 +29,10 @@ import {
   TaskIdParams,
   TaskPageBody,
   TaskStatusResponseBody,
+  TokenBody,
+  TokenCreatedBody,
+  TokenIdParams,
+  TokenListBody,
 } from "./api_schemas.ts";
 import type { Operation, ResponseSpec } from "./openapi.ts";
 import { type SchemaLimits, taskSchemas } from "./task_schemas.ts";
@@ -33,11 +40,14 @@ import { type SchemaLimits, taskSchemas } from "./task_schemas.ts";
 const ERRORS: Record<number, string> = {
   400:
     "Malformed request: bad JSON, unknown fields (named in `fields`), a bad id or query parameter",
+  401: "No valid token: missing, malformed, unknown or revoked (`WWW-Authenticate: Bearer`)",
+  403: "The token's role may not make this call, or an agent speaks for another host",
   404: "No such resource",
   409: "Conflicts with the resource's state (see `error`)",
   413: "Request body too large",
   415: "Body not sent as application/json",
   422: "A field is missing or has a bad value (`field` names it)",
+  429: "Too many failed authentications from this address; see `Retry-After`",
   503: "The database does not answer",
 };
 
@@ -65,7 +75,7 @@ export function apiOperations(limits: SchemaLimits): Operation[] {
   };
   const task = { tag: "tasks", params: TaskIdParams };
   const execution = { tag: "executions", params: ExecutionIdParams };
-  return [
+  const operations: Operation[] = [
     {
       method: "post",
       path: "/api/v1/tasks/create",
@@ -241,6 +251,47 @@ export function apiOperations(limits: SchemaLimits): Operation[] {
       },
     },
     {
+      method: "post",
+      path: "/api/v1/tokens",
+      operationId: "createToken",
+      tag: "tokens",
+      summary: "Create a token (admin); the answer is the only place the token appears",
+      body: CreateTokenBody,
+      responses: {
+        201: { description: "Created", schema: TokenCreatedBody },
+        ...errors(400, 413, 415, 422),
+      },
+    },
+    {
+      method: "get",
+      path: "/api/v1/tokens",
+      operationId: "listTokens",
+      tag: "tokens",
+      summary: "List tokens (admin), never a token nor its hash",
+      responses: { 200: { description: "The tokens", schema: TokenListBody } },
+    },
+    {
+      method: "delete",
+      path: "/api/v1/tokens/{token_id}",
+      operationId: "revokeToken",
+      tag: "tokens",
+      summary: "Revoke a token (admin); hub connections made with it are closed",
+      params: TokenIdParams,
+      responses: {
+        200: { description: "The revoked token", schema: TokenBody },
+        ...errors(400, 404),
+      },
+    },
+    {
+      method: "get",
+      path: "/api/v1/audit",
+      operationId: "listAudit",
+      tag: "audit",
+      summary: "The audit log (admin), newest first",
+      query: AuditQuery,
+      responses: { 200: { description: "A page", schema: AuditPageBody }, ...errors(400) },
+    },
+    {
       method: "get",
       path: "/api/v1/agents/connect",
       operationId: "connectAgent",
@@ -304,6 +355,14 @@ export function apiOperations(limits: SchemaLimits): Operation[] {
     },
     {
       method: "get",
+      path: "/docs/openapi.json",
+      operationId: "docsOpenApi",
+      tag: "service",
+      summary: "This document, without a token, for the documentation page",
+      responses: { 200: { description: "The OpenAPI 3.1 document", schema: z.looseObject({}) } },
+    },
+    {
+      method: "get",
       path: "/docs/{file}",
       operationId: "docsAsset",
       tag: "service",
@@ -317,4 +376,15 @@ export function apiOperations(limits: SchemaLimits): Operation[] {
       },
     },
   ];
+  return operations.map(withAuthentication);
+}
+
+/** Every route under `/api/v1`, and `/metrics`, needs a token; the rest is open. */
+function withAuthentication(operation: Operation): Operation {
+  if (!operation.path.startsWith("/api/v1/") && operation.path !== "/metrics") return operation;
+  return {
+    ...operation,
+    authenticated: true,
+    responses: { ...operation.responses, ...errors(401, 403, 429) },
+  };
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { SERVER_ID_PATTERN } from "../shared/ids.ts";
 import { TASK_STATUSES } from "../shared/task_status.ts";
 import { TaskMode, TaskTargets } from "./task_schemas.ts";
+import { ROLES } from "./tokens.ts";
 
 /** The largest page any list answers. */
 export const MAX_PAGE_SIZE = 500;
@@ -53,7 +54,8 @@ export const ListTasksQuery = z.strictObject({
   state: z.string().transform((s) => s.split(",").map((part) => part.trim()))
     .pipe(z.array(TaskState).min(1)).optional()
     .describe("Comma-separated states to list: active, paused, deleted; default active,paused"),
-  q: z.string().min(1).max(1000).optional()
+  q: z.string().min(1).max(1000)
+    .refine((s) => !s.includes("\0"), "q must not contain NUL characters").optional()
     .describe("Only tasks whose command contains this text (case-insensitive)"),
 });
 
@@ -225,3 +227,55 @@ export const StreamEventBody = z.union([
     finished_at: timestamp.nullable(),
   }).describe("event: end, the final status; the stream closes after it"),
 ]);
+
+/** The body of `POST /api/v1/tokens`. */
+export const CreateTokenBody = z.object({
+  name: z.string().trim().min(1).max(100)
+    .refine((s) => !/\p{Cc}/u.test(s), "name must not contain control characters"),
+  role: z.enum(ROLES),
+  server_id: z.string()
+    .regex(SERVER_ID_PATTERN, "server_id must be 1-128 letters, digits, '.', '_' or '-'")
+    .optional(),
+});
+
+/** The path parameters of a token route. */
+export const TokenIdParams = z.strictObject({ token_id: uuid });
+
+/** A token as listed: never the token itself nor its hash. */
+export const TokenBody = z.strictObject({
+  id: uuid,
+  name: z.string(),
+  role: z.enum(ROLES),
+  server_id: z.string().nullable(),
+  created_at: timestamp,
+  created_by: z.string(),
+  last_used_at: timestamp.nullable(),
+  revoked_at: timestamp.nullable(),
+});
+
+/** A created token: the one answer that carries the token. */
+export const TokenCreatedBody = TokenBody.extend({ token: z.string() });
+
+/** The body of `GET /api/v1/tokens`. */
+export const TokenListBody = z.strictObject({ tokens: z.array(TokenBody) });
+
+/** The query of `GET /api/v1/audit`. */
+export const AuditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  before: z.string().regex(/^\d{1,16}$/).optional(),
+});
+
+/** One page of the audit log, newest first. */
+export const AuditPageBody = z.strictObject({
+  entries: z.array(z.strictObject({
+    id: z.string(),
+    at: timestamp,
+    actor_token_id: uuid.nullable(),
+    actor_name: z.string(),
+    action: z.string(),
+    target_id: z.string().nullable(),
+    client_address: z.string().nullable(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  })),
+  next_cursor: z.string().nullable(),
+});

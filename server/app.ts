@@ -15,7 +15,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { apiOperations } from "./api_operations.ts";
 import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes/agents.ts";
-import { docsRoutes } from "./routes/docs.ts";
+import { DOCS_CONTENT_POLICY, docsRoutes } from "./routes/docs.ts";
 import { operationRoutes } from "./routes/operations.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps): Hono {
   const { live = createLiveOutputBroker(), metrics = createMetrics({ store, logger }) } = deps;
   const app = new Hono();
 
-  app.use(securityHeaders());
+  app.use(securityHeaders({ pagePolicies: { "/docs": DOCS_CONTENT_POLICY } }));
   app.use(requestId());
   app.use(accessLog(logger));
   app.use(metrics.http);
@@ -73,15 +73,16 @@ export function createApp(deps: AppDeps): Hono {
     }
   });
 
-  const api = new Hono();
-  api.use(authenticate({
+  const auth = authenticate({
     store,
     apiToken: config.apiToken,
     limiter: createFailureLimiter({ maxFailures: config.authFailureLimit, clock }),
     logger,
     clientAddress: deps.clientAddress,
     clock,
-  }));
+  });
+  const api = new Hono();
+  api.use(auth);
   api.use(bodyLimit({
     maxSize: config.maxBodyBytes,
     onError: () => {
@@ -100,8 +101,8 @@ export function createApp(deps: AppDeps): Hono {
   });
   api.get("/openapi.json", (c) => c.json(openApi));
   app.route("/api/v1", api);
-  app.route("/docs", docsRoutes());
-  app.get("/metrics", async (c) => {
+  app.route("/docs", docsRoutes(openApi));
+  app.get("/metrics", auth, async (c) => {
     c.header("Content-Type", metrics.registry.contentType);
     return c.body(await metrics.render());
   });

@@ -29,6 +29,8 @@ export interface Operation {
   query?: z.ZodObject;
   body?: z.ZodType;
   responses: Record<number, ResponseSpec>;
+  /** Whether the call needs `Authorization: Bearer <token>`. @default false */
+  authenticated?: boolean;
 }
 
 /** Options for {@linkcode openApiDocument}. */
@@ -67,6 +69,11 @@ export function openApiDocument(operations: Operation[], options: OpenApiOptions
     },
     tags,
     paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "An API or agent token" },
+      },
+    },
   };
 }
 
@@ -93,6 +100,7 @@ function operationObject(operation: Operation): JsonObject {
       }
       : {}),
     responses,
+    ...(operation.authenticated ? { security: [{ bearer: [] }] } : {}),
   };
 }
 

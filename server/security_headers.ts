@@ -5,6 +5,8 @@ import { secureHeaders } from "hono/secure-headers";
 export interface SecurityHeadersOptions {
   /** Responses under this path prefix must not be cached. @default "/api/" */
   noStorePrefix?: string;
+  /** Content policies for HTML pages, by path prefix, instead of the one that allows nothing. */
+  pagePolicies?: Record<string, string>;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface SecurityHeadersOptions {
  * ```
  */
 export function securityHeaders(options: SecurityHeadersOptions = {}): MiddlewareHandler {
-  const { noStorePrefix = "/api/" } = options;
+  const { noStorePrefix = "/api/", pagePolicies = {} } = options;
   const secure = secureHeaders({
     xFrameOptions: "DENY",
     contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
@@ -37,5 +39,9 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
         headers.set("Strict-Transport-Security", "max-age=15552000; includeSubDomains");
       }
     });
+    // After secureHeaders, which sets its own policy once the handler is done.
+    for (const [prefix, policy] of Object.entries(pagePolicies)) {
+      if (c.req.path.startsWith(prefix)) c.res.headers.set("Content-Security-Policy", policy);
+    }
   };
 }

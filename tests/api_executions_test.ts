@@ -40,7 +40,7 @@ async function deliver(ws: WsClient, message: ExecutionResult) {
 }
 
 async function agent(app: TestApp, serverId: string): Promise<WsClient> {
-  const ws = await connectWs(app.url);
+  const ws = await connectWs(app.url, { token: app.adminToken });
   ws.send(hello(serverId));
   await ws.next("sync");
   return ws;
@@ -231,7 +231,9 @@ Deno.test("GET /api/v1/executions/{execution_id}/stream", async (t) => {
     await waitFor(async () => await app.store.execution(run.execution_id), {
       what: "the execution to be recorded",
     });
-    const response = await fetch(`${app.url}/api/v1/executions/${run.execution_id}/stream`);
+    const response = await fetch(`${app.url}/api/v1/executions/${run.execution_id}/stream`, {
+      headers: { authorization: `Bearer ${app.adminToken}` },
+    });
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /text\/event-stream/);
     const events = sseEvents(response);
@@ -267,7 +269,9 @@ Deno.test("GET /api/v1/executions/{execution_id}/stream", async (t) => {
   await t.step("should replay the stored output of a finished execution", async () => {
     const run = result(id, 10, { stdout: "all done\n" });
     await deliver(a, run);
-    const response = await fetch(`${app.url}/api/v1/executions/${run.execution_id}/stream`);
+    const response = await fetch(`${app.url}/api/v1/executions/${run.execution_id}/stream`, {
+      headers: { authorization: `Bearer ${app.adminToken}` },
+    });
     const seen = [];
     for await (const event of sseEvents(response)) seen.push(event);
     assert.deepEqual(seen.map((e) => e.event), ["output", "end"]);

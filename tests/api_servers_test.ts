@@ -11,7 +11,7 @@ Deno.test("the hosts endpoints", async (t) => {
   const prodOnly = await createTask(app, { targets: { labels: { env: "prod" } } });
   const paused = await createTask(app);
   await app.request("POST", `/api/v1/tasks/${paused}/pause`);
-  await using a = await connectWs(app.url);
+  await using a = await connectWs(app.url, { token: app.adminToken });
   a.send(hello("host-a", { labels: { env: "prod" }, version: "1.2.3" }));
   await a.next("sync");
   a.send({ type: "task.accepted", task_id: everywhere, revision: 1 });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { startTestApp } from "./helpers/app.ts";
+import { startTestApp, type TestApp } from "./helpers/app.ts";
 import { createTask } from "./helpers/tasks.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { connectWs, hello, type WsClient } from "./helpers/ws_client.ts";
 
-async function host(url: string, serverId: string, labels: Record<string, string>) {
-  const ws = await connectWs(url);
+async function host(app: TestApp, serverId: string, labels: Record<string, string>) {
+  const ws = await connectWs(app.url, { token: app.adminToken });
   ws.send(hello(serverId, { labels }));
   const sync = await ws.next("sync");
   return { ws, sync: sync.tasks.map((task) => task.id) };
@@ -25,9 +25,9 @@ function holds(ws: WsClient, taskId: string): boolean {
 Deno.test("task targets", async (t) => {
   await using app = await startTestApp();
   const prod = { env: "prod" };
-  const a = await host(app.url, "host-a", { ...prod, zone: "eu" });
-  const b = await host(app.url, "host-b", { env: "staging" });
-  const c = await host(app.url, "host-c", { ...prod, zone: "us" });
+  const a = await host(app, "host-a", { ...prod, zone: "eu" });
+  const b = await host(app, "host-b", { env: "staging" });
+  const c = await host(app, "host-c", { ...prod, zone: "us" });
   const hosts = { a, b, c };
   const holders = (taskId: string) =>
     Object.entries(hosts).filter(([, h]) => holds(h.ws, taskId)).map(([name]) => name).join(",");
@@ -78,7 +78,7 @@ Deno.test("task targets", async (t) => {
       const id = await createTask(app, { targets: { labels: { env: "staging" } } });
       await waitFor(() => holders(id) === "b", { what: "the task on b" });
       await a.ws.close();
-      const again = await host(app.url, "host-a", { env: "staging" });
+      const again = await host(app, "host-a", { env: "staging" });
       hosts.a = again;
       assert.ok(again.sync.includes(id), "host-a now runs staging tasks");
       const prodTasks = await app.sql`
@@ -99,8 +99,8 @@ Deno.test("task targets", async (t) => {
 Deno.test("mode one tick claims", async (t) => {
   await using app = await startTestApp();
   const id = await createTask(app, { mode: "one", frequency: "* * * * * *" });
-  await using a = await connectWs(app.url);
-  await using b = await connectWs(app.url);
+  await using a = await connectWs(app.url, { token: app.adminToken });
+  await using b = await connectWs(app.url, { token: app.adminToken });
   a.send(hello("host-a"));
   b.send(hello("host-b"));
   await a.next("sync");

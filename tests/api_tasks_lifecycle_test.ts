@@ -96,7 +96,7 @@ Deno.test("GET /api/v1/tasks/{task_id}", async (t) => {
       timeout_seconds: 30,
       targets: { labels: { env: "test" } },
     });
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-a"));
     await ws.next("sync");
     ws.send({ type: "task.accepted", task_id: id, revision: 1 });
@@ -141,7 +141,7 @@ Deno.test("GET /api/v1/tasks/{task_id}", async (t) => {
 Deno.test("PATCH /api/v1/tasks/{task_id}", async (t) => {
   await using app = await startTestApp();
   const id = await createTask(app, { command: "echo one", frequency: "*/5 * * * *" });
-  await using ws = await connectWs(app.url);
+  await using ws = await connectWs(app.url, { token: app.adminToken });
   ws.send(hello("host-a"));
   await ws.next("sync");
 
@@ -235,7 +235,7 @@ Deno.test("PATCH /api/v1/tasks/{task_id}", async (t) => {
 Deno.test("pausing, resuming and deleting a task", async (t) => {
   await using app = await startTestApp();
   const id = await createTask(app, { command: "echo paused" });
-  await using ws = await connectWs(app.url);
+  await using ws = await connectWs(app.url, { token: app.adminToken });
   ws.send(hello("host-a"));
   assert.ok((await ws.next("sync")).tasks.some((task) => task.id === id));
 
@@ -244,7 +244,7 @@ Deno.test("pausing, resuming and deleting a task", async (t) => {
     assert.equal(reply.status, 200);
     assert.equal(reply.body.state, "paused");
     await ws.next("task.delete", (m) => m.task_id === id);
-    await using again = await connectWs(app.url);
+    await using again = await connectWs(app.url, { token: app.adminToken });
     again.send(hello("host-b"));
     assert.ok(!(await again.next("sync")).tasks.some((task) => task.id === id));
     const twice = await app.request("POST", `/api/v1/tasks/${id}/pause`);

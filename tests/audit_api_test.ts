@@ -27,6 +27,8 @@ Deno.test("the audit log", async (t) => {
       frequency: "0 3 * * *",
       timezone: "UTC",
       timeout_seconds: null,
+      mode: "all",
+      targets: "{}",
     });
   });
 

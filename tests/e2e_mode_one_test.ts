@@ -14,9 +14,14 @@ Deno.test("a mode one task runs each tick on exactly one host of the fleet", asy
   const agents: AgentProcess[] = [];
   try {
     await using server = await startServer({ env: { DATABASE_URL: db.url } });
-    const api = apiClient(server.url);
+    const api = apiClient(server.url, server.auth);
     for (const serverId of ["host-a", "host-b", "host-c"]) {
-      agents.push(startAgent({ serverUrl: server.url, serverId, stateDir: `${dir}/${serverId}` }));
+      agents.push(startAgent({
+        serverUrl: server.url,
+        serverId,
+        stateDir: `${dir}/${serverId}`,
+        token: await api.createAgentToken(serverId),
+      }));
     }
     await waitFor(async () => {
       const [{ count }] = await sql`

@@ -23,11 +23,13 @@ Deno.test("agents follow task changes, run now and kill", async (t) => {
   const agents: AgentProcess[] = [];
   try {
     await using server = await startServer({ env: { DATABASE_URL: db.url } });
-    const api = apiClient(server.url);
+    const api = apiClient(server.url, server.auth);
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${server.url}/api/v1${path}`, {
         method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
+        headers: body === undefined
+          ? server.auth
+          : { ...server.auth, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();
@@ -39,6 +41,7 @@ Deno.test("agents follow task changes, run now and kill", async (t) => {
         serverId,
         stateDir: `${dir}/${serverId}`,
         env: { TASKSCHEDULER_LABELS: `env=${env}` },
+        token: await api.createAgentToken(serverId),
       }));
     }
     const [hostA, hostB] = agents;

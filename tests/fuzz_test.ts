@@ -86,8 +86,10 @@ function randomBytes(rand: Rand): Uint8Array<ArrayBuffer> {
 /** What a request body endpoint accepts, so invalid variants can be derived from it. */
 interface BodyShape {
   valid: Record<string, Json>;
-  /** Required fields that must be strings. */
+  /** Fields that must be strings; required unless `optional`. */
   strings: string[];
+  /** Whether every field may be left out (a partial update). @default false */
+  optional?: boolean;
 }
 
 /** A body guaranteed invalid: not an object, not JSON, or a valid one broken at least once. */
@@ -110,7 +112,8 @@ function invalidBody(rand: Rand, shape: BodyShape): string | Uint8Array<ArrayBuf
             body[`x_${randomString(rand)}`] = randomJson(rand);
             break;
           case 1:
-            delete body[field];
+            if (shape.optional) body[field] = rand.pick([null, 0, true, [], {}]);
+            else delete body[field];
             break;
           default: {
             let value = randomJson(rand);
@@ -177,6 +180,11 @@ Deno.test("random input at every endpoint: never a 5xx, nothing stored", async (
       valid: { name: "fuzz", role: "read" },
       strings: ["name", "role"],
     }],
+    ["PATCH", `/api/v1/tasks/${taskId}`, {
+      valid: { command: "true", frequency: "@daily" },
+      strings: ["command", "frequency"],
+      optional: true,
+    }],
   ];
   for (const [method, path, shape] of bodyEndpoints) {
     const route = path.replace(taskId, "{task_id}");
@@ -194,6 +202,17 @@ Deno.test("random input at every endpoint: never a 5xx, nothing stored", async (
     ["GET", (s) => `/api/v1/tasks/${s}/status`],
     ["PUT", (s) => `/api/v1/tasks/${s}/status`],
     ["DELETE", (s) => `/api/v1/tokens/${s}`],
+    ["GET", (s) => `/api/v1/tasks/${s}`],
+    ["PATCH", (s) => `/api/v1/tasks/${s}`],
+    ["DELETE", (s) => `/api/v1/tasks/${s}`],
+    ["POST", (s) => `/api/v1/tasks/${s}/pause`],
+    ["POST", (s) => `/api/v1/tasks/${s}/resume`],
+    ["POST", (s) => `/api/v1/tasks/${s}/run`],
+    ["GET", (s) => `/api/v1/tasks/${s}/executions`],
+    ["GET", (s) => `/api/v1/executions/${s}`],
+    ["POST", (s) => `/api/v1/executions/${s}/kill`],
+    ["GET", (s) => `/api/v1/executions/${s}/stream`],
+    ["GET", (s) => `/api/v1/servers/${s}`],
   ];
   for (const [method, path] of segmentEndpoints) {
     await t.step(`${method} ${path("{id}")} refuses ${CASES} random ids`, async () => {
@@ -204,23 +223,34 @@ Deno.test("random input at every endpoint: never a 5xx, nothing stored", async (
           : encodeURIComponent(randomString(rand).toWellFormed());
         const body = method === "PUT"
           ? JSON.stringify({ server_id: "fuzz-host", stdout: "", stderr: "" })
+          : method === "PATCH"
+          ? JSON.stringify({ command: "true" })
           : undefined;
         expectRefused(await send(method, path(segment), { body }), `seed ${SEED + 1} case ${i}`);
       }
     });
   }
 
-  await t.step(`GET /api/v1/audit answers ${CASES} random queries without a 5xx`, async () => {
-    const rand = prng(SEED + 2);
-    for (let i = 0; i < CASES; i++) {
-      const query = new URLSearchParams();
-      for (let k = rand.int(3); k >= 0; k--) {
-        query.append(rand.pick(["limit", "before", randomString(rand)]), randomString(rand));
+  const listEndpoints: [string, string[]][] = [
+    ["/api/v1/audit", ["limit", "before"]],
+    ["/api/v1/tasks", ["limit", "cursor", "status", "state", "q"]],
+    [`/api/v1/tasks/${taskId}/executions`, ["limit", "cursor", "server_id", "status", "since"]],
+    ["/api/v1/servers", ["limit", "cursor", "connected"]],
+  ];
+  for (const [path, names] of listEndpoints) {
+    const route = path.replace(taskId, "{task_id}");
+    await t.step(`GET ${route} answers ${CASES} random queries without a 5xx`, async () => {
+      const rand = prng(SEED + 2);
+      for (let i = 0; i < CASES; i++) {
+        const query = new URLSearchParams();
+        for (let k = rand.int(3); k >= 0; k--) {
+          query.append(rand.pick([...names, randomString(rand)]), randomString(rand));
+        }
+        const reply = await send("GET", `${path}?${query}`);
+        assert.ok(reply.status < 500, `seed ${SEED + 2} case ${i}: ${reply.status} ${reply.text}`);
       }
-      const reply = await send("GET", `/api/v1/audit?${query}`);
-      assert.ok(reply.status < 500, `seed ${SEED + 2} case ${i}: ${reply.status} ${reply.text}`);
-    }
-  });
+    });
+  }
 
   await t.step(`every route refuses ${CASES} random credentials with 401`, async () => {
     const rand = prng(SEED + 3);

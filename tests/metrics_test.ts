@@ -17,7 +17,9 @@ function parseMetrics(text: string): Map<string, number> {
 }
 
 async function scrape(app: TestApp): Promise<Map<string, number>> {
-  const res = await app.app.request("/metrics");
+  const res = await app.app.request("/metrics", {
+    headers: { authorization: `Bearer ${app.adminToken}` },
+  });
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
   return parseMetrics(await res.text());
@@ -25,6 +27,21 @@ async function scrape(app: TestApp): Promise<Map<string, number>> {
 
 Deno.test("GET /metrics", async (t) => {
   await using app = await startTestApp();
+
+  await t.step("should need a token that may read", async () => {
+    assert.equal((await app.app.request("/metrics")).status, 401);
+    const { token } = await app.createToken("read");
+    const res = await app.app.request("/metrics", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const agent = await app.createToken("agent", { serverId: "web-1" });
+    const refused = await app.app.request("/metrics", {
+      headers: { authorization: `Bearer ${agent.token}` },
+    });
+    assert.equal(refused.status, 403);
+  });
 
   await t.step("should parse and show tasks by state and hosts", async () => {
     await createTask(app);
@@ -39,7 +56,7 @@ Deno.test("GET /metrics", async (t) => {
 
   await t.step("should move when agents connect and results are stored", async () => {
     const id = await createTask(app);
-    await using ws = await connectWs(app.url);
+    await using ws = await connectWs(app.url, { token: app.adminToken });
     ws.send(hello("host-a"));
     await ws.next("sync");
     const before = await scrape(app);

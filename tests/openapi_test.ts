@@ -50,7 +50,16 @@ Deno.test("the OpenAPI document", async (t) => {
       }
     }
     const create = document.paths["/api/v1/tasks/create"].post;
-    assert.deepEqual(Object.keys(create.responses).sort(), ["201", "400", "413", "415", "422"]);
+    assert.deepEqual(Object.keys(create.responses).sort(), [
+      "201",
+      "400",
+      "401",
+      "403",
+      "413",
+      "415",
+      "422",
+      "429",
+    ]);
     const body = create.requestBody.content["application/json"].schema;
     assert.deepEqual(body.required, ["command", "frequency"]);
     assert.ok("targets" in body.properties && "mode" in body.properties);
@@ -82,7 +91,32 @@ Deno.test("the OpenAPI document", async (t) => {
       assert.ok((await res.arrayBuffer()).byteLength > 0, asset);
     }
     const init = await (await app.app.request("/docs/init.js")).text();
-    assert.match(init, /\/api\/v1\/openapi\.json/);
+    assert.match(init, /\/docs\/openapi\.json/);
     assert.equal((await app.app.request("/docs/secrets.txt")).status, 404);
+    const policy = page.headers.get("content-security-policy") ?? "";
+    assert.match(policy, /script-src 'self'/);
+    assert.doesNotMatch(policy, /script-src[^;]*unsafe-inline/, "no inline script may run");
+  });
+
+  await t.step("should serve the page the same document without a token", async () => {
+    const res = await app.app.request("/docs/openapi.json");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), document);
+    assert.equal((await app.as(null).request("GET", "/api/v1/openapi.json")).status, 401);
+  });
+
+  await t.step("should mark every /api/v1 route as needing a bearer token", () => {
+    assert.deepEqual(document.components.securitySchemes.bearer, {
+      type: "http",
+      scheme: "bearer",
+      description: "An API or agent token",
+    });
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, op] of Object.entries(item as Record<string, Record<string, unknown>>)) {
+        const guarded = path.startsWith("/api/v1/") || path === "/metrics";
+        assert.equal(op.security !== undefined, guarded, `${method} ${path}`);
+        if (guarded) assert.ok("401" in (op.responses as object), `${method} ${path} has a 401`);
+      }
+    }
   });
 });

@@ -11,7 +11,7 @@ export const DOCS_ASSETS = {
 
 /** The script that starts Swagger UI on the page; a file, so no inline script is needed. */
 const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
-  url: "/api/v1/openapi.json",
+  url: "/docs/openapi.json",
   dom_id: "#docs",
   deepLinking: true,
   tryItOutEnabled: true,
@@ -35,15 +35,25 @@ const PAGE = `<!doctype html>
 `;
 
 /**
+ * The content policy of the documentation page: its own scripts and styles only (Swagger UI
+ * sets inline styles and data: images), calls to this server only, never framed.
+ */
+export const DOCS_CONTENT_POLICY = "default-src 'none'; script-src 'self'; " +
+  "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'";
+
+/**
  * The interactive documentation at `/docs`: Swagger UI, served from this server (the
- * `swagger-ui-dist` package, no CDN), rendering `/api/v1/openapi.json`.
+ * `swagger-ui-dist` package, no CDN), rendering the OpenAPI document, which `/docs`
+ * serves without a token (it describes the API and holds no data); "Authorize" takes a
+ * token for trying calls out.
  *
  * @example
  * ```ts
- * app.route("/docs", docsRoutes());
+ * app.route("/docs", docsRoutes(document));
  * ```
  */
-export function docsRoutes(): Hono {
+export function docsRoutes(document: Record<string, unknown>): Hono {
   const app = new Hono();
   const cache = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
   const read = (name: string) => {
@@ -57,6 +67,7 @@ export function docsRoutes(): Hono {
   };
 
   app.get("/", (c) => c.html(PAGE));
+  app.get("/openapi.json", (c) => c.json(document));
   app.get("/:file{init\\.js|swagger-ui\\.css|swagger-ui-bundle\\.js}", async (c) => {
     const name = c.req.param("file") as keyof typeof DOCS_ASSETS;
     c.header("Content-Type", DOCS_ASSETS[name]);

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
-import { z } from "zod";
-import { isUuid, SERVER_ID_PATTERN } from "../../shared/ids.ts";
+import { isUuid } from "../../shared/ids.ts";
+import { CreateTokenBody } from "../api_schemas.ts";
 import { auditEntry } from "../audit.ts";
 import type { Hub } from "../hub.ts";
 import { ApiError } from "../http_errors.ts";
 import { readJsonBody } from "../request_body.ts";
 import type { Store } from "../store.ts";
-import { generateToken, hashToken, ROLES } from "../tokens.ts";
+import { generateToken, hashToken } from "../tokens.ts";
 
 /** What the token routes need. */
 export interface TokenRoutesOptions {
@@ -14,15 +14,6 @@ export interface TokenRoutesOptions {
   /** Closes the hub connections of a revoked token; absent, there are none. */
   hub?: Pick<Hub, "closeToken">;
 }
-
-const CreateTokenBody = z.object({
-  name: z.string().trim().min(1).max(100)
-    .refine((s) => !/\p{Cc}/u.test(s), "name must not contain control characters"),
-  role: z.enum(ROLES),
-  server_id: z.string()
-    .regex(SERVER_ID_PATTERN, "server_id must be 1-128 letters, digits, '.', '_' or '-'")
-    .optional(),
-});
 
 /**
  * Token management, for admins: create (the token is in the answer, once), list (never a
