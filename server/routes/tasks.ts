@@ -101,9 +101,10 @@ export function taskRoutes(options: TaskRoutesOptions): Hono {
       metrics?.executionsStored([{ status: run.status, schedule_lag_ms: null }]);
     }
     // An agent reads back only what its own host reported.
-    const row = c.get("principal").role === "agent"
-      ? await store.taskStatusOfServer(taskId, body.server_id)
-      : await store.taskStatus(taskId);
+    const row = await store.taskStatus(
+      taskId,
+      c.get("principal").role === "agent" ? body.server_id : undefined,
+    );
     if (!row) throw taskNotFound(taskId);
     return c.json(statusBody(row));
   });
