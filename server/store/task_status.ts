@@ -7,18 +7,10 @@
 import type { TaskSpec } from "../../shared/protocol.ts";
 import type { CompletedStatus, TaskStatus } from "../../shared/task_status.ts";
 import type { Sql } from "../db/database.ts";
-import type { TaskMode, TaskTargets } from "./tasks.ts";
+import type { TaskDefinition } from "./tasks.ts";
 
 /** A new task as validated by the API. */
-export interface NewTask {
-  id: string;
-  command: string;
-  frequency: string;
-  timezone: string;
-  timeout_seconds: number | null;
-  targets: TaskTargets;
-  mode: TaskMode;
-}
+export type NewTask = TaskDefinition & { id: string };
 
 /** What GET status needs about a task, gathered in one query. */
 export interface TaskStatusRow {
