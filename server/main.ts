@@ -9,7 +9,7 @@ import { createApp } from "./app.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
-import { createLocalEventBus } from "./events.ts";
+import { createLocalEventBus, createPgEventBus } from "./events.ts";
 import { ensureAdminToken } from "./first_admin_token.ts";
 import { createHub } from "./hub.ts";
 import { startRevocationSweep } from "./revocation_sweep.ts";
@@ -39,7 +39,10 @@ async function main(): Promise<void> {
   await migrate(db.sql, await readMigrations(), logger);
   const store = createStore(db.sql);
   await ensureAdminToken({ store, apiToken: config.apiToken, dataDir: config.dataDir, logger });
-  const events = createLocalEventBus();
+  // The embedded database's socket does not carry LISTEN/NOTIFY: one instance, one process.
+  const events = db.kind === "postgres"
+    ? await createPgEventBus(db.sql, logger)
+    : createLocalEventBus();
   const live = createLiveOutputBroker();
   const metrics = createMetrics({ store, logger });
   const hub = createHub({
