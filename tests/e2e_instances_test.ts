@@ -20,7 +20,7 @@ Deno.test("several server instances on one database share task changes", async (
     await using second = await startServer({ env, apiToken });
     const viaFirst = apiClient(first.url, first.auth);
     const viaSecond = apiClient(second.url, second.auth);
-    await using agent = startAgent({
+    await using _agent = startAgent({
       serverUrl: first.url,
       serverId: "host-1",
       stateDir: dir,
