@@ -13,7 +13,10 @@ export interface ChildProcess extends AsyncDisposable {
   readonly exit: Deno.CommandStatus | null;
   /** Resolves with the exit status. */
   readonly status: Promise<Deno.CommandStatus>;
-  /** Sends `signal` (SIGTERM by default), waits up to 10 s, then SIGKILLs; idempotent. */
+  /**
+   * Sends `signal` (SIGTERM by default), waits up to the stop grace, then SIGKILLs;
+   * idempotent. Disposing stops with SIGTERM, so that a profiled process writes its profile.
+   */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
   /** The last `chars` characters of the log, for error messages. */
   logTail(chars?: number): Promise<string>;
@@ -27,12 +30,12 @@ export interface SpawnLoggedOptions {
   cwd?: string | URL;
   /** Where stdout and stderr are appended. */
   logFile: string;
+  /** How long `stop` waits after its signal before SIGKILL. @default 10_000 */
+  stopGraceMs?: number;
 }
 
 /** The repository root. */
 export const ROOT = new URL("../", import.meta.url);
-
-const STOP_GRACE_MS = 10_000;
 
 /**
  * Starts `program` with `args`, its output appended to `options.logFile` (through `sh`, which
@@ -71,7 +74,7 @@ export function spawnLogged(
     stopping ??= (async () => {
       if (exit) return exit;
       kill(child, signal);
-      const timer = setTimeout(() => kill(child, "SIGKILL"), STOP_GRACE_MS);
+      const timer = setTimeout(() => kill(child, "SIGKILL"), options.stopGraceMs ?? 10_000);
       try {
         return await status;
       } finally {
@@ -88,7 +91,7 @@ export function spawnLogged(
     stop,
     logTail: (chars = 3000) => readTail(options.logFile, chars),
     [Symbol.asyncDispose]: async () => {
-      await stop("SIGKILL");
+      await stop();
     },
   };
 }
