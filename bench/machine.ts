@@ -14,6 +14,8 @@ export interface Machine {
   deno: string;
   postgres: string | null;
   wrk: string | null;
+  /** `/proc/loadavg` when the run started: other work on a shared machine skews the figures. */
+  loadAverage: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function describeMachine(wrk: string | null): Promise<Machine> {
     deno: Deno.version.deno,
     postgres: (await findPostgresBinaries())?.version ?? null,
     wrk,
+    loadAverage: (await readOr("/proc/loadavg")).split(" ").slice(0, 3).join(" "),
   };
 }
 

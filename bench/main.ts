@@ -53,7 +53,8 @@ export async function main(args: string[]): Promise<number> {
   const wrk = wanted(5, 6, 8) ? await ensureWrk(ctx.progress) : null;
   const machine = await describeMachine(wrk);
   ctx.progress(
-    `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryMiB} MiB; work directory ${ctx.workDir}`,
+    `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryMiB} MiB, load ${machine.loadAverage}; ` +
+      `work directory ${ctx.workDir}`,
   );
 
   let serverMemory: ServerMemory | null = null;
@@ -105,6 +106,7 @@ export async function main(args: string[]): Promise<number> {
   for (const note of notes) console.log(note);
   const results = {
     started_at: startedAt.toISOString(),
+    load_average_after: (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" "),
     seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
     machine,
     options,

@@ -49,6 +49,8 @@ export interface BenchOptions {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Keep the work directory (logs, agent state) after the run. */
   keep: boolean;
+  /** Write V8 CPU profiles of the server and agent processes into the work directory. */
+  profile: boolean;
 }
 
 /** How to run the bench; printed for `--help`. */
@@ -76,6 +78,9 @@ export const BENCH_USAGE = `Usage: deno task bench [flags]
   --settle-seconds S        quiet time before memory is read (default: 3)
   --log-level LEVEL         of the server and agents: debug, info, warn, error (default: info)
   --keep                    keep the work directory (logs, agent state)
+  --profile                 write CPU profiles of the server and agent processes into
+                            <work directory>/profiles (implies --keep); summarise one
+                            with: deno run --allow-read bench/profile_summary.ts FILE
   --help                    print this text`;
 
 const DEFAULTS: BenchOptions = {
@@ -100,6 +105,7 @@ const DEFAULTS: BenchOptions = {
   settleSeconds: 3,
   logLevel: "info",
   keep: false,
+  profile: false,
 };
 
 /** The sizes of `--quick`: every figure, in seconds rather than minutes. */
@@ -172,6 +178,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       "fanout-agents": { type: "string" },
       "log-level": { type: "string" },
       keep: { type: "boolean" },
+      profile: { type: "boolean" },
     },
   });
   const raw = values as Record<string, string | boolean | undefined>;
@@ -207,7 +214,8 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     }
     options.logLevel = level as BenchOptions["logLevel"];
   }
-  options.keep = raw.keep === true;
+  options.profile = raw.profile === true;
+  options.keep = raw.keep === true || options.profile;
   return options;
 }
 

@@ -111,7 +111,10 @@ export async function startBenchServer(
 ): Promise<BenchServer> {
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawnLogged(Deno.execPath(), ["run", "--allow-all", "server/main.ts"], {
+  const child = spawnLogged(Deno.execPath(), [
+    ...denoRun(ctx, `${options.name}-server`),
+    "server/main.ts",
+  ], {
     logFile: `${ctx.workDir}/${options.name}-server.log`,
     env: {
       HOST: "127.0.0.1",
@@ -122,6 +125,7 @@ export async function startBenchServer(
       TASKSCHEDULER_API_TOKEN: ctx.token,
       TASKSCHEDULER_LOG_LEVEL: ctx.options.logLevel,
     },
+    stopGraceMs: ctx.options.profile ? PROFILED_STOP_GRACE_MS : undefined,
   });
   try {
     await waitUntil(async () => {
@@ -170,7 +174,7 @@ export interface StartBenchAgentOptions {
  * ```
  */
 export function startBenchAgent(ctx: BenchContext, options: StartBenchAgentOptions): ChildProcess {
-  return spawnLogged(Deno.execPath(), ["run", "--allow-all", "agent/main.ts"], {
+  return spawnLogged(Deno.execPath(), [...denoRun(ctx, `${options.name}-agent`), "agent/main.ts"], {
     logFile: `${ctx.workDir}/${options.name}-agent.log`,
     env: {
       TASKSCHEDULER_SERVER_URL: options.serverUrl,
@@ -180,7 +184,20 @@ export function startBenchAgent(ctx: BenchContext, options: StartBenchAgentOptio
       TASKSCHEDULER_LOG_LEVEL: ctx.options.logLevel,
       TASKSCHEDULER_SHUTDOWN_GRACE_SECONDS: "5",
     },
+    stopGraceMs: ctx.options.profile ? PROFILED_STOP_GRACE_MS : undefined,
   });
+}
+
+/** A profiled process writes its profile on exit: give a busy one time to get there. */
+const PROFILED_STOP_GRACE_MS = 60_000;
+
+/** `deno run` with its flags: with `--profile`, a CPU profile written on exit. */
+function denoRun(ctx: BenchContext, name: string): string[] {
+  const args = ["run", "--allow-all"];
+  if (ctx.options.profile) {
+    args.push("--cpu-prof", `--cpu-prof-dir=${ctx.workDir}/profiles/${name}`);
+  }
+  return args;
 }
 
 /**
