@@ -15,8 +15,8 @@ export interface BenchOptions {
   warmupSeconds: number;
   /** Tasks firing every second on the one real agent (benchmarks 1 and 2). */
   agentTasks: number;
-  /** Tasks firing every second on the one real agent of benchmark 2: more than it can run. */
-  throughputTasks: number;
+  /** Tasks firing every second on the one real agent of benchmark 2, step by step, ascending. */
+  throughputSteps: number[];
   /** Seconds over which schedule lag and throughput are measured. */
   agentSeconds: number;
   /** Results the simulated agents send (benchmark 3). */
@@ -61,7 +61,8 @@ export const BENCH_USAGE = `Usage: deno task bench [flags]
   --out FILE                where to write the results (default: bench/results.json)
   --warmup-seconds S        load before measuring (default: 5)
   --agent-tasks N           tasks firing every second on one agent, 1 (default: 1000)
-  --throughput-tasks N      the same for 2, to exceed what the agent can run (default: 2000)
+  --throughput-steps N,N    the same for 2, one step after another until the agent falls
+                            behind (default: 125,250,500,1000,2000)
   --agent-seconds S         measuring window of 1 and 2 (default: 20)
   --ingest-results N        results sent by simulated agents, 3 (default: 100000)
   --ingest-agents N         simulated agents sending them (default: 50)
@@ -88,7 +89,7 @@ const DEFAULTS: BenchOptions = {
   out: "bench/results.json",
   warmupSeconds: 5,
   agentTasks: 1000,
-  throughputTasks: 2000,
+  throughputSteps: [125, 250, 500, 1000, 2000],
   agentSeconds: 20,
   ingestResults: 100_000,
   ingestAgents: 50,
@@ -112,7 +113,7 @@ const DEFAULTS: BenchOptions = {
 const QUICK: Partial<BenchOptions> = {
   warmupSeconds: 1,
   agentTasks: 20,
-  throughputTasks: 40,
+  throughputSteps: [10, 20],
   agentSeconds: 2,
   ingestResults: 2_000,
   ingestAgents: 4,
@@ -131,7 +132,6 @@ const QUICK: Partial<BenchOptions> = {
 
 const COUNTS = {
   "agent-tasks": "agentTasks",
-  "throughput-tasks": "throughputTasks",
   "ingest-results": "ingestResults",
   "ingest-agents": "ingestAgents",
   "ingest-window": "ingestWindow",
@@ -176,6 +176,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       only: { type: "string" },
       out: { type: "string" },
       "fanout-agents": { type: "string" },
+      "throughput-steps": { type: "string" },
       "log-level": { type: "string" },
       keep: { type: "boolean" },
       profile: { type: "boolean" },
@@ -202,6 +203,10 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     options.fanoutAgents = integerList("fanout-agents", raw["fanout-agents"]);
   }
   options.fanoutAgents = [...new Set(options.fanoutAgents)].sort((a, b) => a - b);
+  if (typeof raw["throughput-steps"] === "string") {
+    options.throughputSteps = integerList("throughput-steps", raw["throughput-steps"]);
+  }
+  options.throughputSteps = [...new Set(options.throughputSteps)].sort((a, b) => a - b);
   if (typeof raw.out === "string") options.out = raw.out;
   if (typeof raw["log-level"] === "string") {
     const level = raw["log-level"];
