@@ -4,7 +4,7 @@
  * @module
  */
 import { Cron } from "croner";
-import { checkCron } from "../shared/cron.ts";
+import { checkCron, cronZone } from "../shared/cron.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import type { AgentMessage, TaskSpec } from "../shared/protocol.ts";
 import type { TaskStore } from "./task_store.ts";
@@ -213,7 +213,7 @@ function install(task: TaskSpec, tick: (task: TaskSpec, scheduledFor: Date) => v
   try {
     const job = new Cron(
       task.frequency,
-      { timezone: task.timezone },
+      cronZone(task.timezone),
       (self: Cron) => tick(task, tickTime(self)),
     );
     return { task, job, rejection: null };
