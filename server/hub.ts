@@ -70,7 +70,22 @@ interface Connection {
   lastPing: number;
   /** Messages are handled one after another, in the order they arrived. */
   queue: Promise<void>;
+  /**
+   * Results queued behind the message being handled, to be stored in one statement; a result
+   * that arrives while this batch waits joins it, anything else closes it.
+   */
+  batch?: FinishedBatch;
 }
+
+/** Consecutive `execution.finished` messages of one connection, stored together. */
+interface FinishedBatch {
+  results: { result: ExecutionResult; arrived: number }[];
+  /** Characters of their frames, so that a batch stays within one message's limit. */
+  chars: number;
+}
+
+/** The most results stored in one statement. */
+const MAX_BATCH_RESULTS = 1000;
 
 /** The hub's public surface: what the WebSocket route and the server's lifecycle call. */
 export interface Hub {
@@ -159,6 +174,18 @@ export function createHub(options: HubOptions): Hub {
     );
   }
 
+  /** Runs `handle` once every message before it on `connection` is handled. */
+  function enqueue(connection: Connection, type: string, handle: () => Promise<void>) {
+    connection.queue = connection.queue.then(handle).catch((err) => {
+      logger.error("Handling an agent message failed", {
+        server_id: connection.serverId,
+        type,
+        error: String(err),
+      });
+      send(connection, { type: "error", error: "The server failed to handle the message" });
+    });
+  }
+
   return {
     open(socket, identity) {
       const now = clock.now();
@@ -192,18 +219,30 @@ export function createHub(options: HubOptions): Hub {
         send(connection, { type: "error", error: parsed.error });
         return;
       }
-      options.metrics?.wsMessage("in", parsed.message.type);
+      const message = parsed.message;
+      options.metrics?.wsMessage("in", message.type);
       const arrived = performance.now();
-      connection.queue = connection.queue
-        .then(() => handlers.handle(connection, parsed.message, arrived))
-        .catch((err) => {
-          logger.error("Handling an agent message failed", {
-            server_id: connection.serverId,
-            type: parsed.message.type,
-            error: String(err),
-          });
-          send(connection, { type: "error", error: "The server failed to handle the message" });
+      if (message.type === "execution.finished") {
+        const { type: _, ...result } = message;
+        const open = connection.batch;
+        if (
+          open && open.results.length < MAX_BATCH_RESULTS &&
+          open.chars + frame.length <= maxMessageBytes
+        ) {
+          open.results.push({ result, arrived });
+          open.chars += frame.length;
+          return;
+        }
+        const batch: FinishedBatch = { results: [{ result, arrived }], chars: frame.length };
+        connection.batch = batch;
+        enqueue(connection, message.type, () => {
+          if (connection.batch === batch) connection.batch = undefined;
+          return handlers.finished(connection, batch.results);
         });
+        return;
+      }
+      connection.batch = undefined;
+      enqueue(connection, message.type, () => handlers.handle(connection, message, arrived));
     },
     closed,
     connectedHosts: () => [...byHost.keys()],
@@ -295,25 +334,35 @@ function createHandlers(deps: HandlerDeps) {
     });
   }
 
+  /** Stores consecutive results of one host in one statement, then acks each. */
   async function finished(
     connection: Connection,
-    serverId: string,
-    result: ExecutionResult,
-    arrived: number,
+    batch: { result: ExecutionResult; arrived: number }[],
   ) {
-    const stored = await store.recordExecutionsFinished(serverId, [result]);
-    send(connection, { type: "execution.ack", execution_id: result.execution_id });
-    if (stored.length === 0) return;
-    const status = resultStatus(result);
-    metrics?.resultIngested((performance.now() - arrived) / 1000);
-    metrics?.executionsStored([{ status, schedule_lag_ms: result.schedule_lag_ms }]);
-    live?.finish({
-      execution_id: result.execution_id,
-      status,
-      exit_code: result.exit_code,
-      error: result.error,
-      finished_at: result.finished_at,
-    });
+    const serverId = connection.serverId;
+    if (!serverId) {
+      for (const _ of batch) {
+        send(connection, { type: "error", error: "The first message must be a hello" });
+      }
+      return;
+    }
+    // A result sent twice in one batch would make the upsert touch its row twice.
+    const unique = [...new Map(batch.map(({ result }) => [result.execution_id, result])).values()];
+    const stored = new Set(await store.recordExecutionsFinished(serverId, unique));
+    for (const { result, arrived } of batch) {
+      send(connection, { type: "execution.ack", execution_id: result.execution_id });
+      if (!stored.delete(result.execution_id.toLowerCase())) continue;
+      const status = resultStatus(result);
+      metrics?.resultIngested((performance.now() - arrived) / 1000);
+      metrics?.executionsStored([{ status, schedule_lag_ms: result.schedule_lag_ms }]);
+      live?.finish({
+        execution_id: result.execution_id,
+        status,
+        exit_code: result.exit_code,
+        error: result.error,
+        finished_at: result.finished_at,
+      });
+    }
   }
 
   async function claim(connection: Connection, serverId: string, claim: TickClaimMessage) {
@@ -323,6 +372,7 @@ function createHandlers(deps: HandlerDeps) {
   }
 
   return {
+    finished,
     async handle(connection: Connection, message: AgentMessage, arrived: number): Promise<void> {
       if (message.type === "hello") return await hello(connection, message);
       const serverId = connection.serverId;
@@ -343,8 +393,9 @@ function createHandlers(deps: HandlerDeps) {
         case "execution.started":
           return await store.recordExecutionStarted(serverId, message);
         case "execution.finished": {
+          // The hub batches these before they are queued; one alone is a batch of one.
           const { type: _, ...result } = message;
-          return await finished(connection, serverId, result, arrived);
+          return await finished(connection, [{ result, arrived }]);
         }
         case "execution.output":
           return live?.publish(message.execution_id, message.chunks);
