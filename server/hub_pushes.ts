@@ -18,7 +18,7 @@ export interface PushTarget {
 
 /** Options for {@linkcode createHubPushes}. */
 export interface HubPushesOptions<C extends PushTarget> {
-  store: Pick<Store, "taskPlacement" | "recordTasksSent" | "taskSpecForRun">;
+  store: Pick<Store, "taskPlacement" | "recordTaskSentToHosts" | "taskSpecForRun">;
   logger: Logger;
   /** The hosts connected to this instance, by `server_id`. */
   hosts: Map<string, C>;
@@ -41,16 +41,20 @@ export function createHubPushes<C extends PushTarget>(options: HubPushesOptions<
 
   async function placeTask(taskId: string): Promise<void> {
     const placement = await store.taskPlacement(taskId, [...hosts.keys()]);
-    const targeted = new Set(placement.targeted);
-    await Promise.all([...hosts].map(async ([serverId, connection]) => {
-      if (placement.task && targeted.has(serverId)) {
-        await store.recordTasksSent(serverId, [placement.task]);
+    const { task } = placement;
+    const targeted = task ? placement.targeted.filter((id) => hosts.has(id)) : [];
+    // One statement for every host, not one each: with many hosts, waiting for the pool
+    // before each send was most of the time a new task took to reach them.
+    if (task) await store.recordTaskSentToHosts(task, targeted);
+    const receiving = new Set(targeted);
+    for (const [serverId, connection] of hosts) {
+      if (task && receiving.has(serverId)) {
         connection.tasks.add(taskId);
-        send(connection, { type: "task.upsert", task: placement.task });
+        send(connection, { type: "task.upsert", task });
       } else if (connection.tasks.delete(taskId)) {
         send(connection, { type: "task.delete", task_id: taskId });
       }
-    }));
+    }
   }
 
   async function runTask(taskId: string, serverIds: string[]): Promise<void> {

@@ -81,6 +81,19 @@ export function hubQueries(sql: Sql) {
           where task_servers.revision < excluded.revision`;
     },
 
+    /** Notes that one task revision was pushed to these hosts (one statement for all). */
+    async recordTaskSentToHosts(task: Pick<TaskSpec, "id" | "revision">, serverIds: string[]) {
+      if (serverIds.length === 0) return;
+      await sql`
+        insert into task_servers (task_id, server_id, state, revision)
+        select tasks.id, s.id, 'sent', ${task.revision}
+          from unnest(${serverIds}::text[]) as s(id)
+          join tasks on tasks.id = ${task.id}
+        on conflict (task_id, server_id) do update
+          set state = 'sent', revision = excluded.revision, reason = null, updated_at = now()
+          where task_servers.revision < excluded.revision`;
+    },
+
     /** Records a host's answer to a task revision; an answer to an older revision is ignored. */
     async recordTaskAnswer(answer: {
       task_id: string;
