@@ -115,7 +115,7 @@ export async function benchAgentThroughput(ctx: BenchContext): Promise<BenchOutc
       await sleep(Math.min(warmupSeconds, 3) * 1000);
       const step = { tasks, ...await storedPerSecond(agent, seconds) };
       steps.push(step);
-      ctx.progress(`   ${Math.round(step.perSecond)}/s stored`);
+      ctx.progress(`   ${Math.round(step.perSecond)}/s stored, schedule lag p99 ${step.lagP99} ms`);
       if (step.perSecond < 0.8 * tasks) break;
     }
   });
@@ -145,7 +145,8 @@ export async function benchAgentThroughput(ctx: BenchContext): Promise<BenchOutc
     details: { steps, best, baseline_concurrency: concurrency, baseline_per_second: baseline },
     notes: [
       "2: stored per second at " +
-      steps.map((s) => `${s.tasks} tasks: ${Math.round(s.perSecond)}`).join(", ") +
+      steps.map((s) => `${s.tasks} tasks: ${Math.round(s.perSecond)} (lag p99 ${s.lagP99} ms)`)
+        .join(", ") +
       `; best with ${best.concurrency.toFixed(1)} processes running at once on average.`,
     ],
   };
@@ -157,6 +158,8 @@ interface Step {
   perSecond: number;
   /** Processes running at once, on average over the window. */
   concurrency: number;
+  /** Schedule lag p99 (ms) of the window's ticks stored so far; null when none was. */
+  lagP99: number | null;
 }
 
 /** Measures over `seconds` how many results the agent stores per second. */
@@ -170,8 +173,13 @@ async function storedPerSecond(
   // Rows are stamped when their transaction starts: let the last ones commit.
   await sleep(500);
   const { count, busySeconds } = await storedIn(sql, serverId, from, to);
+  const { lags } = await ticksIn(sql, serverId, from, to);
   const elapsed = (to.getTime() - from.getTime()) / 1000;
-  return { perSecond: count / elapsed, concurrency: busySeconds / elapsed };
+  return {
+    perSecond: count / elapsed,
+    concurrency: busySeconds / elapsed,
+    lagP99: lags.length ? distribution(lags).p99 : null,
+  };
 }
 
 interface LoadedAgent {

@@ -26,9 +26,12 @@ export interface ServerMemory {
   levels: { agents: number; rssKiB: number }[];
 }
 
-/** Benchmark 4's outcome, with the server memory benchmark 7 reports. */
+/** Benchmark 4's outcome, with the memory benchmark 7 reports. */
 export interface FanoutOutcome extends BenchOutcome {
+  /** The real server's. */
   memory: ServerMemory;
+  /** The bare broadcast server's, with as many sockets. */
+  bareMemory: ServerMemory;
 }
 
 /** Fan-out latencies (ms from the request being sent) of one number of agents. */
@@ -48,7 +51,7 @@ export async function benchFanout(ctx: BenchContext): Promise<FanoutOutcome> {
   ctx.progress(`4: fan-out to ${fanoutAgents.join(" and ")} agents`);
   const { levels: ours, memory } = await fanoutThroughServer(ctx);
   ctx.progress("4: baseline, a bare WebSocket broadcast");
-  const bare = await fanoutThroughBroadcast(ctx);
+  const { levels: bare, memory: bareMemory } = await fanoutThroughBroadcast(ctx);
   const figures = ours.flatMap((level, i) => {
     const d = distribution(level.latencies);
     const b = distribution(bare[i].latencies);
@@ -70,6 +73,7 @@ export async function benchFanout(ctx: BenchContext): Promise<FanoutOutcome> {
   return {
     figures,
     memory,
+    bareMemory,
     details: {
       creates_per_level: fanoutCreates,
       levels: ours.map((level, i) => ({
@@ -78,6 +82,7 @@ export async function benchFanout(ctx: BenchContext): Promise<FanoutOutcome> {
         baseline_latency_ms: distribution(bare[i].latencies),
       })),
       server_memory: memory,
+      bare_server_memory: bareMemory,
     },
     notes: [],
   };
@@ -121,7 +126,9 @@ async function fanoutThroughServer(
 }
 
 /** The same levels against the bare broadcast server. */
-async function fanoutThroughBroadcast(ctx: BenchContext): Promise<Level[]> {
+async function fanoutThroughBroadcast(
+  ctx: BenchContext,
+): Promise<{ levels: Level[]; memory: ServerMemory }> {
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const path = new URL("./baselines/broadcast_server.ts", import.meta.url).pathname;
@@ -144,6 +151,8 @@ async function fanoutThroughBroadcast(ctx: BenchContext): Promise<Level[]> {
   const arrivals = new Arrivals();
   const agents: SimAgent[] = [];
   try {
+    await sleep(ctx.options.settleSeconds * 1000);
+    const memory: ServerMemory = { idleKiB: await readRssKiB(broadcaster.pid), levels: [] };
     const levels: Level[] = [];
     for (const count of ctx.options.fanoutAgents) {
       agents.push(
@@ -157,6 +166,7 @@ async function fanoutThroughBroadcast(ctx: BenchContext): Promise<Level[]> {
         }),
       );
       await sleep(ctx.options.settleSeconds * 1000);
+      memory.levels.push({ agents: count, rssKiB: await readRssKiB(broadcaster.pid) });
       const latencies = await timeCreates(ctx, count, arrivals, async () => {
         const task: TaskSpec = {
           id: crypto.randomUUID(),
@@ -179,7 +189,7 @@ async function fanoutThroughBroadcast(ctx: BenchContext): Promise<Level[]> {
       });
       levels.push({ agents: count, latencies });
     }
-    return levels;
+    return { levels, memory };
   } finally {
     await closeAll(agents);
   }

@@ -26,6 +26,8 @@ import { ensureWrk } from "./wrk.ts";
 
 /** One step of a run: the benchmarks it serves and how it runs. */
 interface Step {
+  /** Names the step's details in the results file. */
+  name: string;
   serves: number[];
   run(ctx: BenchContext): Promise<BenchOutcome>;
 }
@@ -57,21 +59,23 @@ export async function main(args: string[]): Promise<number> {
       `work directory ${ctx.workDir}`,
   );
 
-  let serverMemory: ServerMemory | null = null;
+  let serverMemory: { server: ServerMemory; bare: ServerMemory } | null = null;
   let postgresLoad: ApiLoad | null = null;
   const steps: Step[] = [
-    { serves: [1], run: benchScheduleLag },
-    { serves: [2], run: benchAgentThroughput },
-    { serves: [3], run: benchIngest },
+    { name: "schedule_lag", serves: [1], run: benchScheduleLag },
+    { name: "agent_throughput", serves: [2], run: benchAgentThroughput },
+    { name: "ingest", serves: [3], run: benchIngest },
     {
+      name: "fanout",
       serves: [4, 7],
       run: async (ctx) => {
         const outcome = await benchFanout(ctx);
-        serverMemory = outcome.memory;
+        serverMemory = { server: outcome.memory, bare: outcome.bareMemory };
         return outcome;
       },
     },
     {
+      name: "api_postgres",
       serves: [5, 6, 8],
       run: async (ctx) => {
         const outcome = await benchApiPostgres(ctx);
@@ -79,8 +83,8 @@ export async function main(args: string[]): Promise<number> {
         return outcome;
       },
     },
-    { serves: [7], run: (ctx) => benchMemory(ctx, serverMemory) },
-    { serves: [8], run: (ctx) => benchApiPglite(ctx, postgresLoad) },
+    { name: "memory", serves: [7], run: (ctx) => benchMemory(ctx, serverMemory) },
+    { name: "api_pglite", serves: [8], run: (ctx) => benchApiPglite(ctx, postgresLoad) },
   ];
 
   const figures: Figure[] = [];
@@ -92,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
     try {
       const outcome = await step.run(ctx);
       figures.push(...outcome.figures.filter((f) => options.only.includes(f.bench)));
-      for (const n of step.serves) if (options.only.includes(n)) details[n] ??= outcome.details;
+      details[step.name] = outcome.details;
       notes.push(...outcome.notes);
     } catch (err) {
       const message = `${step.serves.join(", ")}: ${(err as Error).stack ?? err}`;

@@ -25,7 +25,7 @@ import { sleep, waitUntil } from "./timing.ts";
  */
 export async function benchMemory(
   ctx: BenchContext,
-  server: ServerMemory | null,
+  servers: { server: ServerMemory; bare: ServerMemory } | null,
 ): Promise<BenchOutcome> {
   const tasks = ctx.options.memoryTasks;
   ctx.progress(`7: memory, an idle agent with ${tasks} tasks, and a bare deno run`);
@@ -43,12 +43,11 @@ export async function benchMemory(
     }),
   ];
   const details: Record<string, unknown> = { bare_kib: bareKiB, agent_kib: agentKiB, tasks };
-  if (server && server.levels.length > 0) {
+  if (servers && servers.server.levels.length > 0) {
+    const { server, bare: bareServer } = servers;
     const top = server.levels[server.levels.length - 1];
-    const from = server.levels.length > 1
-      ? server.levels[0]
-      : { agents: 0, rssKiB: server.idleKiB };
-    const perAgent = (top.rssKiB - from.rssKiB) / (top.agents - from.agents);
+    const perAgent = memoryPerConnection(server);
+    const perSocket = memoryPerConnection(bareServer);
     figures.unshift(
       figure({
         bench: 7,
@@ -59,16 +58,32 @@ export async function benchMemory(
       }),
       figure({
         bench: 7,
-        name: `server memory per agent (${from.agents} → ${top.agents} agents)`,
+        name: `server memory per agent (${perAgent.range})`,
         unit: "KiB",
-        value: perAgent,
+        value: perAgent.kib,
+        baseline: { name: "bare WebSocket server, per socket", value: perSocket.kib },
         targets: [atMost(20, "KiB")],
       }),
     );
     details.server = server;
-    details.server_kib_per_agent = perAgent;
+    details.server_kib_per_agent = perAgent.kib;
+    details.bare_websocket_server = bareServer;
+    details.bare_websocket_kib_per_socket = perSocket.kib;
   }
   return { figures, details, notes: [] };
+}
+
+/**
+ * Memory per connection: the growth from the first number of connections measured to the
+ * last (from none when only one was), so that what any server holds anyway is left out.
+ */
+function memoryPerConnection(memory: ServerMemory): { kib: number; range: string } {
+  const top = memory.levels[memory.levels.length - 1];
+  const from = memory.levels.length > 1 ? memory.levels[0] : { agents: 0, rssKiB: memory.idleKiB };
+  return {
+    kib: (top.rssKiB - from.rssKiB) / (top.agents - from.agents),
+    range: `${from.agents} → ${top.agents} agents`,
+  };
 }
 
 /** RSS of `deno run` of an empty script, the median of five readings after settling. */
