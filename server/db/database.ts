@@ -38,14 +38,18 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
   await Deno.mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
+  // PGlite is one session. The socket server lets several connections share it, but the
+  // messages of their queries can interleave there, and then one query gets another's
+  // answer (seen as "portal does not exist", or a 404 for a task that exists, under 64
+  // concurrent requests): one connection, whatever the pool size.
   const socket = new PGLiteSocketServer({
     db: pglite,
     host: "127.0.0.1",
     port: 0,
-    maxConnections: poolSize,
+    maxConnections: 1,
   });
   await socket.start();
-  const sql = connect(`postgres://postgres@${socket.getServerConn()}/postgres`, poolSize);
+  const sql = connect(`postgres://postgres@${socket.getServerConn()}/postgres`, 1);
   logger.info("Using the embedded database (PGlite)", { data_dir: dataDir });
   return {
     sql,
