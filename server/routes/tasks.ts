@@ -45,31 +45,33 @@ export function taskRoutes(options: TaskRoutesOptions): Hono {
       const field = cron.error.startsWith("Unknown timezone") ? "timezone" : "frequency";
       throw new ApiError(422, cron.error, { ...INVALID, field });
     }
-    const task = await store.transaction(async (tx) => {
-      const task = await tx.createTask({
-        id: crypto.randomUUID(),
+    const id = crypto.randomUUID();
+    const timeout_seconds = body.timeout_seconds ?? null;
+    const targets = body.targets ?? {};
+    const mode = body.mode ?? "all";
+    const task = await store.createTaskAudited(
+      {
+        id,
         command: body.command,
         frequency: body.frequency,
         timezone,
-        timeout_seconds: body.timeout_seconds ?? null,
-        targets: body.targets ?? {},
-        mode: body.mode ?? "all",
-      });
-      const { command, frequency, timeout_seconds } = task;
-      await tx.recordAudit(auditEntry(c, {
+        timeout_seconds,
+        targets,
+        mode,
+      },
+      auditEntry(c, {
         action: "task.create",
-        target_id: task.id,
+        target_id: id,
         details: {
-          command,
-          frequency,
+          command: body.command,
+          frequency: body.frequency,
           timezone,
           timeout_seconds,
-          mode: body.mode ?? "all",
-          targets: JSON.stringify(body.targets ?? {}),
+          mode,
+          targets: JSON.stringify(targets),
         },
-      }));
-      return task;
-    });
+      }),
+    );
     await events.publish({ type: "task.changed", task_id: task.id });
     return c.json({ command_id: task.id }, 201);
   });

@@ -8,6 +8,7 @@ import type { TaskSpec } from "../../shared/protocol.ts";
 import type { CompletedStatus, TaskStatus } from "../../shared/task_status.ts";
 import type { Sql } from "../db/database.ts";
 import type { TaskDefinition } from "./tasks.ts";
+import type { AuditEntry } from "./tokens.ts";
 
 /** A new task as validated by the API. */
 export type NewTask = TaskDefinition & { id: string };
@@ -51,6 +52,28 @@ export function taskStatusQueries(sql: Sql) {
         values (${task.id}, ${task.command}, ${task.frequency}, ${task.timezone},
                 ${task.timeout_seconds}, ${sql.json(task.targets)}, ${task.mode})
         returning id, command, frequency, timezone, timeout_seconds, revision::int, mode`;
+      return row;
+    },
+
+    /**
+     * Stores a new task and its audit entry in one statement: both or neither, as in a
+     * transaction, but in one round trip where a transaction takes four.
+     */
+    async createTaskAudited(task: NewTask, audit: AuditEntry): Promise<TaskSpec> {
+      const [row] = await sql<TaskSpec[]>`
+        with task as (
+          insert into tasks (id, command, frequency, timezone, timeout_seconds, targets, mode)
+          values (${task.id}, ${task.command}, ${task.frequency}, ${task.timezone},
+                  ${task.timeout_seconds}, ${sql.json(task.targets)}, ${task.mode})
+          returning id, command, frequency, timezone, timeout_seconds, revision::int, mode
+        ), audit as (
+          insert into audit_log (actor_token_id, actor_name, action, target_id, client_address,
+                                 details)
+          select ${audit.actor_token_id}, ${audit.actor_name}, ${audit.action},
+                 ${audit.target_id}, ${audit.client_address}, ${sql.json(audit.details)}
+            from task
+        )
+        select * from task`;
       return row;
     },
 
