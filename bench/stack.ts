@@ -94,6 +94,8 @@ export interface StartBenchServerOptions {
   databaseUrl?: string;
   /** The embedded database's directory. @default `<workDir>/<name>-data` */
   dataDir?: string;
+  /** More flags for `deno run`, e.g. `--inspect=127.0.0.1:9229`. @default [] */
+  denoFlags?: string[];
 }
 
 /**
@@ -113,6 +115,7 @@ export async function startBenchServer(
   const url = `http://127.0.0.1:${port}`;
   const child = spawnLogged(Deno.execPath(), [
     ...denoRun(ctx, `${options.name}-server`),
+    ...(options.denoFlags ?? []),
     "server/main.ts",
   ], {
     logFile: `${ctx.workDir}/${options.name}-server.log`,
