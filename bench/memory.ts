@@ -29,7 +29,8 @@ export async function benchMemory(
 ): Promise<BenchOutcome> {
   const tasks = ctx.options.memoryTasks;
   ctx.progress(`7: memory, an idle agent with ${tasks} tasks, and a bare deno run`);
-  const bareKiB = await bareRssKiB(ctx);
+  const bareKiB = await idleRssKiB(ctx, "idle.ts", []);
+  const cronerKiB = await idleRssKiB(ctx, "croner_jobs.ts", ["--jobs", String(tasks)]);
   const agentKiB = await idleAgentRssKiB(ctx, tasks);
   const bare = { name: "bare deno run", value: bareKiB / 1024 };
   const figures = [
@@ -41,8 +42,20 @@ export async function benchMemory(
       baseline: bare,
       targets: [ratioAtMost(1.5)],
     }),
+    figure({
+      bench: 7,
+      name: `croner alone holding ${tasks.toLocaleString("en-US")} jobs (RSS)`,
+      unit: "MiB",
+      value: cronerKiB / 1024,
+      baseline: bare,
+    }),
   ];
-  const details: Record<string, unknown> = { bare_kib: bareKiB, agent_kib: agentKiB, tasks };
+  const details: Record<string, unknown> = {
+    bare_kib: bareKiB,
+    croner_jobs_kib: cronerKiB,
+    agent_kib: agentKiB,
+    tasks,
+  };
   if (servers && servers.server.levels.length > 0) {
     const { server, bare: bareServer } = servers;
     const top = server.levels[server.levels.length - 1];
@@ -86,11 +99,11 @@ function memoryPerConnection(memory: ServerMemory): { kib: number; range: string
   };
 }
 
-/** RSS of `deno run` of an empty script, the median of five readings after settling. */
-async function bareRssKiB(ctx: BenchContext): Promise<number> {
-  const path = new URL("./baselines/idle.ts", import.meta.url).pathname;
-  await using idle = spawnLogged(Deno.execPath(), ["run", "--allow-all", path], {
-    logFile: `${ctx.workDir}/idle.log`,
+/** RSS of `deno run` of a baseline script, the median of five readings after settling. */
+async function idleRssKiB(ctx: BenchContext, script: string, args: string[]): Promise<number> {
+  const path = new URL(`./baselines/${script}`, import.meta.url).pathname;
+  await using idle = spawnLogged(Deno.execPath(), ["run", "--allow-all", path, ...args], {
+    logFile: `${ctx.workDir}/${script}.log`,
   });
   await sleep(ctx.options.settleSeconds * 1000);
   return await sampleRss(idle.pid);
