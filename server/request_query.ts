@@ -95,3 +95,26 @@ export function decodePositionCursor(cursor: string): [string, string] {
 }
 
 const POSITION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+/**
+ * Splits the rows of a keyset query that asked for `limit + 1` rows into the page to answer
+ * and the cursor of the next one (null on the last page), made by `cursorOf` from the page's
+ * last row.
+ *
+ * @example
+ * ```ts
+ * const { page, next_cursor } = pageOf(rows, 50, (row) => [row.position, row.id]);
+ * ```
+ */
+export function pageOf<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (last: T) => string[],
+): { page: T[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    page,
+    next_cursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null,
+  };
+}

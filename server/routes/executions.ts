@@ -13,7 +13,7 @@ import { auditEntry } from "../audit.ts";
 import { ApiError } from "../http_errors.ts";
 import type { FinalStatus, LiveEvent, LiveOutputBroker } from "../live_output.ts";
 import { uuidParam } from "../path_params.ts";
-import { decodePositionCursor, encodeCursor, readQuery } from "../request_query.ts";
+import { decodePositionCursor, pageOf, readQuery } from "../request_query.ts";
 import type { Store } from "../store.ts";
 import type { ExecutionRecord, ExecutionSummary } from "../store/executions.ts";
 
@@ -56,13 +56,10 @@ export function executionRoutes(options: ExecutionRoutesOptions): Hono {
       since: query.since ? new Date(query.since) : null,
       until: query.until ? new Date(query.until) : null,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
+    const { page, next_cursor } = pageOf(rows, query.limit, (last) => [last.position, last.id]);
     const body: z.input<typeof ExecutionPageBody> = {
       executions: page.map(summaryBody),
-      next_cursor: rows.length > query.limit && last
-        ? encodeCursor([last.position, last.id])
-        : null,
+      next_cursor,
     };
     return c.json(body);
   });

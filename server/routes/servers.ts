@@ -8,7 +8,7 @@ import {
 } from "../api_schemas.ts";
 import { ApiError } from "../http_errors.ts";
 import { serverIdParam } from "../path_params.ts";
-import { decodeCursor, encodeCursor, readQuery } from "../request_query.ts";
+import { decodeCursor, pageOf, readQuery } from "../request_query.ts";
 import type { Store } from "../store.ts";
 import type { ServerRecord } from "../store/servers.ts";
 
@@ -30,12 +30,8 @@ export function serverRoutes({ store }: { store: Store }): Hono {
       after: query.cursor ? decodeCursor(query.cursor, 1)[0] : null,
       connected: query.connected === undefined ? null : query.connected === "true",
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const body: z.input<typeof ServerPageBody> = {
-      servers: page.map(serverBody),
-      next_cursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null,
-    };
+    const { page, next_cursor } = pageOf(rows, query.limit, (last) => [last.id]);
+    const body: z.input<typeof ServerPageBody> = { servers: page.map(serverBody), next_cursor };
     return c.json(body);
   });
 

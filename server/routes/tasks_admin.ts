@@ -14,7 +14,7 @@ import { auditEntry } from "../audit.ts";
 import { ApiError } from "../http_errors.ts";
 import { uuidParam } from "../path_params.ts";
 import { readJsonBody } from "../request_body.ts";
-import { decodePositionCursor, encodeCursor, readQuery } from "../request_query.ts";
+import { decodePositionCursor, pageOf, readQuery } from "../request_query.ts";
 import type { Store } from "../store.ts";
 import type { TaskDefinition, TaskHostRow, TaskRecord } from "../store/tasks.ts";
 import { type SchemaLimits, taskSchemas, type UpdateTaskBody } from "../task_schemas.ts";
@@ -66,14 +66,8 @@ export function taskAdminRoutes(options: TaskAdminRoutesOptions): Hono {
       status: query.status ?? null,
       q: query.q ?? null,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const body: z.input<typeof TaskPageBody> = {
-      tasks: page.map(taskBody),
-      next_cursor: rows.length > query.limit && last
-        ? encodeCursor([last.position, last.id])
-        : null,
-    };
+    const { page, next_cursor } = pageOf(rows, query.limit, (last) => [last.position, last.id]);
+    const body: z.input<typeof TaskPageBody> = { tasks: page.map(taskBody), next_cursor };
     return c.json(body);
   });
 
