@@ -211,11 +211,17 @@ function install(task: TaskSpec, tick: (task: TaskSpec, scheduledFor: Date) => v
     : checkCronError(task.frequency, task.timezone);
   if (rejection !== null) return { task, job: null, rejection };
   try {
-    const job = new Cron(
-      task.frequency,
-      cronZone(task.timezone),
-      (self: Cron) => tick(task, tickTime(self)),
-    );
+    // croner fires with the time it actually fires at; the planned tick is the next run it
+    // announced before firing, which differs when the event loop was busy past the tick.
+    let planned: Date | null = null;
+    const job = new Cron(task.frequency, cronZone(task.timezone), (self: Cron) => {
+      const scheduledFor = planned !== null && planned.getTime() <= Date.now()
+        ? planned
+        : latestMatch(self);
+      planned = self.nextRun();
+      tick(task, scheduledFor);
+    });
+    planned = job.nextRun();
     return { task, job, rejection: null };
   } catch (err) {
     return { task, job: null, rejection: `Invalid cron expression: ${(err as Error).message}` };
@@ -234,8 +240,8 @@ function checkCronError(frequency: string, timezone: string): string | null {
   return check.ok ? null : check.error;
 }
 
-/** The scheduled time of the tick croner is firing now: the latest match not after now. */
-function tickTime(job: Cron): Date {
+/** The latest match not after now: the tick being fired when the planned one is unknown. */
+function latestMatch(job: Cron): Date {
   const now = Date.now();
   return job.previousRuns(1, new Date(now + 1))[0] ?? new Date(now);
 }

@@ -242,3 +242,26 @@ Deno.test("createScheduler() skips and counts ticks while the previous run still
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("createScheduler() records a late tick against the second it was planned for", async () => {
+  const ticks: Date[] = [];
+  await withScheduler(async ({ scheduler }) => {
+    await scheduler.sync([makeTask({ frequency: "* * * * * *" })]);
+    let blocked = false;
+    while (ticks.length < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (ticks.length === 1 && !blocked) {
+        // Hold the event loop past the next tick, as an overloaded agent would.
+        const until = ticks[0].getTime() + 2_600;
+        while (Date.now() < until) { /* busy */ }
+        blocked = true;
+      }
+    }
+  }, {
+    onTick: (_task, scheduledFor) => {
+      ticks.push(scheduledFor);
+      return Promise.resolve();
+    },
+  });
+  assert.equal(ticks[1].getTime() - ticks[0].getTime(), 1_000, "the tick after the first");
+});
