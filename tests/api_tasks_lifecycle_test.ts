@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { TaskDetailBody, TaskPageBody } from "../server/api_schemas.ts";
 import { startTestApp } from "./helpers/app.ts";
 import { assertShape, createTask, report } from "./helpers/tasks.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { connectWs, hello } from "./helpers/ws_client.ts";
 
 const UNKNOWN = "7b0c6a2e-8f7e-4a47-9a55-3b1f0b2a9f10";
@@ -187,7 +188,14 @@ Deno.test("PATCH /api/v1/tasks/{task_id}", async (t) => {
   await t.step(
     "should refuse an invalid change with 422 TASK_INVALID, changing nothing",
     async () => {
-      const before = (await app.request("GET", `/api/v1/tasks/${id}`)).body;
+      // The earlier changes are pushed to the host asynchronously; snapshot once they landed.
+      const before = await waitFor(async () => {
+        const task = (await app.request("GET", `/api/v1/tasks/${id}`)).body;
+        const settled = task.hosts.every((h: { revision: number | null }) =>
+          h.revision === null || h.revision === task.revision
+        );
+        return settled && task;
+      }, { what: "the task's pushes to settle" });
       const cases: [Record<string, unknown>, string, RegExp][] = [
         [{ frequency: "61 * * * *" }, "frequency", /Invalid cron expression/],
         [{ frequency: "0 0 30 2 *" }, "frequency", /never fires/],
