@@ -19,6 +19,7 @@ import {
   type TickClaimMessage,
 } from "../shared/protocol.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { Config } from "./config.ts";
 import type { EventBus } from "./events.ts";
 import { createHubPushes } from "./hub_pushes.ts";
 import type { LiveOutputBroker } from "./live_output.ts";
@@ -32,6 +33,25 @@ export interface AgentSocket {
 }
 
 /** Options for {@linkcode createHub}. */
+/**
+ * The hub's limits and heartbeat timing from the server's configuration, so the server and
+ * its tests build the hub alike.
+ *
+ * @example
+ * ```ts
+ * createHub({ store, events, logger, instanceId, ...hubLimits(config) });
+ * ```
+ */
+export function hubLimits(
+  config: Pick<Config, "maxMessageBytes" | "heartbeatSeconds" | "heartbeatTimeoutSeconds">,
+): Pick<HubOptions, "maxMessageBytes" | "heartbeatMs" | "heartbeatTimeoutMs"> {
+  return {
+    maxMessageBytes: config.maxMessageBytes,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
+  };
+}
+
 export interface HubOptions {
   store: Store;
   events: EventBus;

@@ -11,7 +11,7 @@ import { openDatabase } from "./db/database.ts";
 import { migrate, readMigrations } from "./db/migrate.ts";
 import { createLocalEventBus, createPgEventBus } from "./events.ts";
 import { ensureAdminToken } from "./first_admin_token.ts";
-import { createHub } from "./hub.ts";
+import { createHub, hubLimits } from "./hub.ts";
 import { startRevocationSweep } from "./revocation_sweep.ts";
 import { createLiveOutputBroker } from "./live_output.ts";
 import { createMetrics } from "./metrics.ts";
@@ -52,9 +52,7 @@ async function main(): Promise<void> {
     events,
     logger,
     instanceId: `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`,
-    maxMessageBytes: config.maxMessageBytes,
-    heartbeatMs: config.heartbeatSeconds * 1000,
-    heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
+    ...hubLimits(config),
   });
   const sweep = startRevocationSweep({
     store,

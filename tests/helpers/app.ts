@@ -6,7 +6,7 @@ import { parseConfig } from "../../server/config.ts";
 import type { Sql } from "../../server/db/database.ts";
 import { migrate, readMigrations } from "../../server/db/migrate.ts";
 import { createLocalEventBus, type EventBus } from "../../server/events.ts";
-import { createHub, type Hub } from "../../server/hub.ts";
+import { createHub, type Hub, hubLimits } from "../../server/hub.ts";
 import { createLiveOutputBroker, type LiveOutputBroker } from "../../server/live_output.ts";
 import { createMetrics, type Metrics } from "../../server/metrics.ts";
 import { createStore, type Store } from "../../server/store.ts";
@@ -115,9 +115,7 @@ export async function startTestApp(
     events,
     logger,
     instanceId: "test-instance",
-    maxMessageBytes: config.maxMessageBytes,
-    heartbeatMs: config.heartbeatSeconds * 1000,
-    heartbeatTimeoutMs: config.heartbeatTimeoutSeconds * 1000,
+    ...hubLimits(config),
   });
   const app = createApp({ config, store, events, logger, hub, live, metrics, ...options });
   const createToken: TestApp["createToken"] = async (role, { name, serverId } = {}) => {
